@@ -1,0 +1,67 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format install install-dev system-deps migrate seed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamp files make the installs repeat only when a requirements file changes.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Chromium (browser tests) and wrk (bench/http.sh) come from Debian's packages.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk >/dev/null; \
+		else \
+			echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; \
+		fi; \
+	fi
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo --if-empty
+
+run: seed
+	@echo ""
+	@echo "  clinic is starting on http://127.0.0.1:$(PORT)"
+	@echo "  booking:  http://127.0.0.1:$(PORT)/      staff sign-in: http://127.0.0.1:$(PORT)/login"
+	@echo ""
+	# `release` is a one-off (already done by `migrate`); run the long-lived processes.
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 $(BIN)/honcho start -f Procfile -p $(PORT) web
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install-dev system-deps lint
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python bench/availability.py
+	$(BIN)/python bench/booking_race.py
+	bash bench/http.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

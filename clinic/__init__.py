@@ -1,0 +1,127 @@
+"""clinic: online booking and aftercare texts for hair-loss clinics."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from clinic import config as settings
+from clinic.clock import SystemClock
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_settings(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_settings(app: Flask, test_config: dict | None) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if test_config is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path(app.root_path).parent / ".env", override=False)
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    app.config.setdefault("SESSION_COOKIE_SECURE", public_https)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", public_https)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        SQLALCHEMY_ENGINE_OPTIONS=app.config.get("SQLALCHEMY_ENGINE_OPTIONS")
+        or _engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
+    app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def _instance_secret(instance: Path) -> str:
+    """A generated key kept in the instance folder, so a demo's links survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def register_extensions(app: Flask) -> None:
+    from clinic.database import configure_engine
+    from clinic.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from clinic.api.views import bp as api_bp
+    from clinic.booking.views import bp as booking_bp
+    from clinic.extensions import csrf
+    from clinic.staff.views import bp as staff_bp
+
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(staff_bp)
+    # The JSON API is stateless (no cookies), so CSRF tokens do not apply to it.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from clinic.web.errors import init_app
+
+    init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    from clinic.web.security import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from clinic.web.formatting import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from clinic.demo.seed import seed_demo_command
+    from clinic.staff.cli import create_staff_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_staff_command)

@@ -1,0 +1,456 @@
+"""Booking use cases: find slots, book, reschedule, cancel. One commit per use case.
+
+The HTML views, the JSON API and the CLI all call these; they raise domain errors (see
+clinic.errors) that the callers turn into messages and status codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from clinic.booking.models import (
+    CHANGEABLE_STATUSES,
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+)
+from clinic.booking.slots import (
+    BookingPolicy,
+    Interval,
+    PractitionerCalendar,
+    RoomCalendar,
+    Slot,
+    WorkingBlock,
+    bookable_slots,
+    local_day_bounds,
+    needling_gap_ok,
+)
+from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.clock import utcnow
+from clinic.database import write_transaction
+from clinic.errors import ChangeNotAllowed, NotFound, SlotUnavailable, ValidationFailed
+from clinic.extensions import db
+from clinic.patients.models import Patient
+
+# No appointment blocks time for longer than this; it bounds the look-back when loading the
+# appointments around a window, so the query reads the window and not the whole history.
+LONGEST_BLOCK = timedelta(hours=12)
+MAX_WINDOW_DAYS = 31
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    full_name: str
+    phone: str  # E.164, already normalised
+    email: str
+    date_of_birth: date
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service_slug: str
+    start: datetime
+    patient: PatientDetails
+    practitioner_id: int | None = None
+    sms_opt_in: bool = False
+    source: str = BookingSource.ONLINE
+
+
+def policy() -> BookingPolicy:
+    config = current_app.config
+    return BookingPolicy(
+        min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
+        horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]),
+        step=timedelta(minutes=config["BOOKING_SLOT_STEP_MINUTES"]),
+        needling_gap_days=config["NEEDLING_MIN_GAP_DAYS"],
+    )
+
+
+def clinic_timezone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def online_services() -> list[Service]:
+    query = select(Service).where(Service.active, Service.bookable_online).order_by(Service.id)
+    return list(db.session.scalars(query))
+
+
+def service_by_slug(slug: str, *, online_only: bool = True) -> Service:
+    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
+    if service is None or (online_only and not service.bookable_online):
+        raise NotFound("We do not offer that service online.", field="service")
+    return service
+
+
+def practitioners_for(service: Service) -> list[Practitioner]:
+    query = (
+        select(Practitioner)
+        .where(Practitioner.active, Practitioner.services.contains(service))
+        .options(selectinload(Practitioner.working_hours))
+        .order_by(Practitioner.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def find_slots(
+    service: Service,
+    first_day: date,
+    last_day: date,
+    *,
+    practitioner_id: int | None = None,
+    patient: Patient | None = None,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    """Bookable slots for a service over local days first_day..last_day (inclusive)."""
+    if last_day < first_day:
+        raise ValidationFailed({"to": ["The end date must not be before the start date."]})
+    if (last_day - first_day).days + 1 > MAX_WINDOW_DAYS:
+        raise ValidationFailed({"to": [f"Ask for at most {MAX_WINDOW_DAYS} days at a time."]})
+    practitioners = practitioners_for(service)
+    if practitioner_id is not None:
+        practitioners = [p for p in practitioners if p.id == practitioner_id]
+    by_location: dict[int, list[Practitioner]] = defaultdict(list)
+    for practitioner in practitioners:
+        by_location[practitioner.location_id].append(practitioner)
+
+    now = utcnow()
+    rules = policy()
+    slots: list[Slot] = []
+    for location_id, staff in by_location.items():
+        location = db.session.get(Location, location_id)
+        tz = ZoneInfo(location.timezone)
+        window = Interval(local_day_bounds(first_day, tz).start, local_day_bounds(last_day, tz).end)
+        busy_by_practitioner, busy_by_room = _busy_intervals(
+            location_id, window, ignore_appointment_id
+        )
+        personal_off, closures = _time_off(location_id, window)
+        rooms = db.session.scalars(
+            select(Room).where(Room.location_id == location_id, Room.active).order_by(Room.id)
+        ).all()
+        slots.extend(
+            bookable_slots(
+                now=now,
+                tz=tz,
+                first_day=first_day,
+                last_day=last_day,
+                duration=timedelta(minutes=service.duration_minutes),
+                buffer_after=timedelta(minutes=service.buffer_after_minutes),
+                practitioners=[
+                    PractitionerCalendar(
+                        practitioner_id=p.id,
+                        working=tuple(
+                            WorkingBlock(h.weekday, h.start_time, h.end_time)
+                            for h in p.working_hours
+                        ),
+                        busy=tuple(busy_by_practitioner[p.id] + personal_off[p.id]),
+                    )
+                    for p in staff
+                ],
+                rooms=[RoomCalendar(r.id, tuple(busy_by_room[r.id])) for r in rooms],
+                closures=closures,
+                policy=rules,
+                needling=service.needles,
+                patient_needling_starts=_needling_starts(patient, window, ignore_appointment_id),
+            )
+        )
+    slots.sort(key=lambda slot: (slot.start, slot.practitioner_id))
+    return slots
+
+
+def _busy_intervals(location_id: int, window: Interval, ignore_id: int | None):
+    query = select(
+        Appointment.practitioner_id,
+        Appointment.room_id,
+        Appointment.start_at,
+        Appointment.blocked_until,
+    ).where(
+        Appointment.location_id == location_id,
+        Appointment.start_at >= window.start - LONGEST_BLOCK,
+        Appointment.start_at < window.end,
+        Appointment.status.not_in(RELEASED_STATUSES),
+    )
+    if ignore_id is not None:
+        query = query.where(Appointment.id != ignore_id)
+    by_practitioner: dict[int, list[Interval]] = defaultdict(list)
+    by_room: dict[int, list[Interval]] = defaultdict(list)
+    for practitioner_id, room_id, start, blocked_until in db.session.execute(query):
+        interval = Interval(start, blocked_until)
+        by_practitioner[practitioner_id].append(interval)
+        by_room[room_id].append(interval)
+    return by_practitioner, by_room
+
+
+def _time_off(location_id: int, window: Interval):
+    query = select(TimeOff).where(
+        TimeOff.location_id == location_id,
+        TimeOff.end_at > window.start,
+        TimeOff.start_at < window.end,
+    )
+    personal: dict[int, list[Interval]] = defaultdict(list)
+    closures: list[Interval] = []
+    for entry in db.session.scalars(query):
+        interval = Interval(entry.start_at, entry.end_at)
+        if entry.practitioner_id is None:
+            closures.append(interval)
+        else:
+            personal[entry.practitioner_id].append(interval)
+    return personal, closures
+
+
+def _needling_starts(patient: Patient | None, window: Interval, ignore_id: int | None):
+    if patient is None or patient.id is None:
+        return ()
+    reach = timedelta(days=current_app.config["NEEDLING_MIN_GAP_DAYS"] + 1)
+    query = select(Appointment.start_at).where(
+        Appointment.patient_id == patient.id,
+        Appointment.needles,
+        Appointment.status.not_in(RELEASED_STATUSES),
+        Appointment.start_at >= window.start - reach,
+        Appointment.start_at < window.end + reach,
+    )
+    if ignore_id is not None:
+        query = query.where(Appointment.id != ignore_id)
+    return tuple(db.session.scalars(query))
+
+
+def alternatives_near(service: Service, start: datetime, *, limit: int = 6, **kwargs) -> list[Slot]:
+    """Free slots on the requested day and the next few, nearest to the requested time first."""
+    tz = clinic_timezone()
+    day = start.astimezone(tz).date()
+    today = utcnow().astimezone(tz).date()
+    first = max(day, today)
+    slots = find_slots(service, first, first + timedelta(days=6), **kwargs)
+    unique = {slot.start: slot for slot in reversed(slots)}  # first practitioner per time
+    ordered = sorted(unique.values(), key=lambda s: (abs(s.start - start), s.start))
+    return sorted(ordered[:limit], key=lambda s: s.start)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def book(request: BookingRequest) -> Appointment:
+    """Hold the slot for the patient, or raise SlotUnavailable / ValidationFailed."""
+    service = service_by_slug(request.service_slug, online_only=request.source == "online")
+    start = _aware(request.start)
+    location_id = _check_start_window(service, start)
+    try:
+        with write_transaction("booking", location_id):
+            patient = _find_or_create_patient(request.patient, request.sms_opt_in, request.source)
+            slot = _claim(service, start, request.practitioner_id, patient, None)
+            now = utcnow()
+            appointment = Appointment(
+                patient=patient,
+                service=service,
+                practitioner_id=slot.practitioner_id,
+                room_id=slot.room_id,
+                location_id=location_id,
+                start_at=slot.start,
+                end_at=slot.end,
+                blocked_until=slot.blocked_until,
+                status=AppointmentStatus.BOOKED,
+                source=request.source,
+                needles=service.needles,
+                manage_key=secrets.token_hex(16),
+                created_at=now,
+                updated_at=now,
+            )
+            db.session.add(appointment)
+            db.session.flush()
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraints caught an overlap the lock did not (a write that
+        # bypassed this service, say): the slot is taken, and nothing was written.
+        raise SlotUnavailable("That time has just been taken.") from exc
+    return appointment
+
+
+def reschedule(
+    appointment: Appointment,
+    new_start: datetime,
+    *,
+    practitioner_id: int | None = None,
+    by_patient: bool = True,
+) -> Appointment:
+    if by_patient:
+        ensure_patient_can_change(appointment)
+    elif appointment.status not in CHANGEABLE_STATUSES:
+        raise ChangeNotAllowed("Only booked or confirmed visits can be moved.")
+    new_start = _aware(new_start)
+    service = appointment.service
+    location_id = _check_start_window(service, new_start)
+    preferred = practitioner_id or appointment.practitioner_id
+    try:
+        with write_transaction("booking", location_id):
+            db.session.refresh(appointment)
+            if appointment.status not in CHANGEABLE_STATUSES:
+                raise ChangeNotAllowed("This visit can no longer be moved.")
+            slot = _claim(
+                service,
+                new_start,
+                practitioner_id,
+                appointment.patient,
+                appointment.id,
+                prefer=preferred,
+            )
+            appointment.start_at = slot.start
+            appointment.end_at = slot.end
+            appointment.blocked_until = slot.blocked_until
+            appointment.practitioner_id = slot.practitioner_id
+            appointment.room_id = slot.room_id
+            appointment.location_id = location_id
+            appointment.updated_at = utcnow()
+    except IntegrityError as exc:
+        raise SlotUnavailable("That time has just been taken.") from exc
+    return appointment
+
+
+def cancel(appointment: Appointment, *, reason: str = "", by_patient: bool = True) -> Appointment:
+    if by_patient:
+        ensure_patient_can_change(appointment)
+    with write_transaction("booking", appointment.location_id):
+        db.session.refresh(appointment)
+        if appointment.status == AppointmentStatus.CANCELLED:
+            return appointment  # cancelling twice is harmless
+        if appointment.status not in CHANGEABLE_STATUSES:
+            raise ChangeNotAllowed("This visit can no longer be cancelled.")
+        now = utcnow()
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancel_reason = (reason or "").strip()[:300]
+        appointment.cancelled_at = now
+        appointment.updated_at = now
+    return appointment
+
+
+def patient_change_deadline(appointment: Appointment) -> datetime:
+    return appointment.start_at - timedelta(hours=current_app.config["CANCELLATION_WINDOW_HOURS"])
+
+
+def patient_can_change(appointment: Appointment) -> bool:
+    return appointment.status in CHANGEABLE_STATUSES and utcnow() <= patient_change_deadline(
+        appointment
+    )
+
+
+def ensure_patient_can_change(appointment: Appointment) -> None:
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise ChangeNotAllowed("This visit has already been cancelled.")
+    if not patient_can_change(appointment):
+        hours = current_app.config["CANCELLATION_WINDOW_HOURS"]
+        phone = appointment.practitioner.location.phone
+        raise ChangeNotAllowed(
+            f"Visits can be changed online up to {hours} hours before they start. "
+            f"Please call us on {phone}.",
+            details={"phone": phone},
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed({"start": ["Give the time with its UTC offset."]})
+    return value
+
+
+def _check_start_window(service: Service, start: datetime) -> int:
+    """Refuse past, too-soon and too-far starts with a field message; return the location."""
+    rules = policy()
+    now = utcnow()
+    if start < now:
+        raise ValidationFailed({"start": ["That time has already passed; please choose another."]})
+    if start < now + rules.min_notice:
+        hours = rules.min_notice.total_seconds() / 3600
+        raise ValidationFailed(
+            {"start": [f"Online bookings need at least {hours:g} hours' notice; please call us."]}
+        )
+    if start > now + rules.horizon:
+        raise ValidationFailed(
+            {"start": [f"We take bookings up to {rules.horizon.days} days ahead."]}
+        )
+    practitioners = practitioners_for(service)
+    if not practitioners:
+        raise SlotUnavailable("Nobody offers this service at the moment.")
+    return practitioners[0].location_id
+
+
+def _claim(
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None,
+    patient: Patient,
+    ignore_appointment_id: int | None,
+    *,
+    prefer: int | None = None,
+) -> Slot:
+    """Re-check inside the write lock that the slot is still free and return it."""
+    tz = clinic_timezone()
+    day = start.astimezone(tz).date()
+    free = [
+        slot
+        for slot in find_slots(
+            service,
+            day,
+            day,
+            practitioner_id=practitioner_id,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+        if slot.start == start
+    ]
+    if not free:
+        raise SlotUnavailable("Sorry, that time is no longer free.")
+    if service.needles:
+        others = _needling_starts(patient, Interval(start, start), ignore_appointment_id)
+        if not needling_gap_ok(start, others, tz, policy().needling_gap_days):
+            days = policy().needling_gap_days
+            raise ValidationFailed(
+                {
+                    "start": [
+                        f"Treatment sessions need at least {days} days between them; "
+                        "please choose a later or earlier date."
+                    ]
+                }
+            )
+    return _pick(free, prefer)
+
+
+def _pick(free: Iterable[Slot], prefer: int | None) -> Slot:
+    free = list(free)
+    for slot in free:
+        if slot.practitioner_id == prefer:
+            return slot
+    return free[0]
+
+
+def _find_or_create_patient(details: PatientDetails, sms_opt_in: bool, source: str) -> Patient:
+    # No accounts: the same mobile number and date of birth are the same person.
+    patient = db.session.scalar(
+        select(Patient).where(
+            Patient.phone == details.phone, Patient.date_of_birth == details.date_of_birth
+        )
+    )
+    now = utcnow()
+    if patient is None:
+        patient = Patient(phone=details.phone, date_of_birth=details.date_of_birth, created_at=now)
+        db.session.add(patient)
+    patient.full_name = details.full_name
+    if details.email:
+        patient.email = details.email
+    if patient.id is None or patient.sms_opt_in != sms_opt_in:
+        patient.sms_opt_in = sms_opt_in
+        patient.sms_opt_in_at = now
+        patient.sms_opt_in_source = source
+    return patient

@@ -1,0 +1,63 @@
+"""Settings, read from the environment (and an optional .env) when the app is created.
+
+Every setting a clinic may change is listed in README.md under "Settings".
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """Accept the URL forms hosting providers hand out and pick the installed driver."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'clinic.sqlite'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be a whole number, got {value!r}") from exc
+
+
+def _time(env: dict, name: str, default: str) -> time:
+    value = env.get(name) or default
+    try:
+        return time.fromisoformat(value)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must look like 09:00, got {value!r}") from exc
+
+
+def from_environment(instance_path: str, env: dict | None = None) -> dict:
+    env = dict(os.environ if env is None else env)
+    public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
+        "PUBLIC_BASE_URL": public_base_url,
+        "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE") or "Europe/London",
+        "CLINIC_NAME": env.get("CLINIC_NAME") or "Northside Hair Clinic",
+        "CLINIC_PHONE": env.get("CLINIC_PHONE") or "+44 20 7946 0321",
+        "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION") or "GB",
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
+        "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),
+        "BOOKING_SLOT_STEP_MINUTES": _int(env, "BOOKING_SLOT_STEP_MINUTES", 15),
+        "NEEDLING_MIN_GAP_DAYS": _int(env, "NEEDLING_MIN_GAP_DAYS", 7),
+        "CANCELLATION_WINDOW_HOURS": _int(env, "CANCELLATION_WINDOW_HOURS", 24),
+        "MANAGE_LINK_MAX_AGE_DAYS": _int(env, "MANAGE_LINK_MAX_AGE_DAYS", 180),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024),
+        "DEMO_PASSWORD": env.get("DEMO_PASSWORD") or None,
+    }

@@ -1,0 +1,71 @@
+"""Connection set-up and the write transaction that makes check-then-insert safe.
+
+SQLite: pysqlite opens transactions late and as DEFERRED, so two writers can both read "free" and
+both insert. We take over transaction control (isolation_level=None) and begin write use cases
+with ``BEGIN IMMEDIATE``, which takes the database's write lock before the check. Reads keep a
+plain ``BEGIN`` so they never queue behind writers (WAL mode).
+
+PostgreSQL: a transaction-scoped advisory lock per location serialises booking writes, and the
+exclusion constraints from the migrations stay as the last line of defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import zlib
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from clinic.extensions import db
+
+_immediate = contextvars.ContextVar("begin_immediate", default=False)
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction(lock_name: str = "booking", lock_scope: int = 0):
+    """Run a use case in one transaction that holds the write lock from its first statement.
+
+    Commits on success, rolls back on any exception. ``lock_name``/``lock_scope`` choose the
+    PostgreSQL advisory lock (for example booking writes of one location).
+    """
+    session = db.session
+    if session.in_transaction():
+        # A read transaction opened earlier in the request (loading the signed-in user, say)
+        # must end so the write transaction starts fresh and takes the lock up front.
+        session.commit()
+    token = _immediate.set(True)
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"{lock_name}:{lock_scope}".encode())
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        else:
+            session.execute(text("SELECT 1"))
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)

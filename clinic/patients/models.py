@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.db_types import UTCDateTime
+from clinic.extensions import db
+
+
+class Patient(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    email: Mapped[str] = mapped_column(String(254), default="")
+    date_of_birth: Mapped[date]
+    sms_opt_in: Mapped[bool] = mapped_column(default=False)
+    # When and how the care-text choice was last made (online form, desk, a STOP reply ...).
+    sms_opt_in_at = mapped_column(UTCDateTime())
+    sms_opt_in_source: Mapped[str] = mapped_column(String(20), default="")
+    created_at = mapped_column(UTCDateTime(), nullable=False)

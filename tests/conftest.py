@@ -1,0 +1,143 @@
+"""Fixtures: app, client, runner, clock, db; PostgreSQL and the browser when present.
+
+Locally a missing layer (PostgreSQL, Chromium) skips with a reason; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from clinic import create_app
+from clinic.clock import FrozenClock
+from clinic.extensions import db as _db
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CHROMIUM = "/usr/bin/chromium"
+
+# Monday 2 March 2026, 08:00 in London (GMT): a plain week, well away from DST changes.
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def missing_layer(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this layer is required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(START)
+
+
+def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PUBLIC_BASE_URL": "http://clinic.test",
+        "CLOCK": clock,
+        "API_RATE_LIMIT": "",
+        "LOGIN_RATE_LIMIT": "",
+        "CLINIC_TIMEZONE": "Europe/London",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_config():
+    """Overrides for the app under test; a test module can redefine this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, clock, app_config):
+    app = make_app(f"sqlite:///{tmp_path / 'test.sqlite'}", clock, tmp_path, **app_config)
+    with app.app_context():
+        upgrade()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        missing_layer(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.__class__.__name__}")
+    finally:
+        engine.dispose()
+    reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def pg_app(postgres_url, clock, tmp_path, app_config):
+    app = make_app(postgres_url, clock, tmp_path, **app_config)
+    with app.app_context():
+        upgrade()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request):
+    """The same test on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        missing_layer(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,121 @@
+"""Plain factory functions: a believable small clinic in a few lines of a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from clinic.booking.services import BookingRequest, PatientDetails, book
+from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+from clinic.extensions import db
+
+
+@dataclass
+class Clinic:
+    location: Location
+    services: dict[str, Service]
+    practitioners: list[Practitioner]
+    rooms: list[Room]
+    extra: dict = field(default_factory=dict)
+
+
+SERVICES = [
+    dict(
+        slug="consultation",
+        name="Hair-loss consultation",
+        duration_minutes=20,
+        buffer_after_minutes=0,
+        price_pence=5000,
+        needles=False,
+    ),
+    dict(
+        slug="microneedling",
+        name="Scalp microneedling",
+        duration_minutes=45,
+        buffer_after_minutes=15,
+        price_pence=25000,
+        needles=True,
+        uses_numbing=True,
+        uses_minoxidil=True,
+    ),
+    dict(
+        slug="microneedling-prp",
+        name="Microneedling with PRP",
+        duration_minutes=75,
+        buffer_after_minutes=15,
+        price_pence=45000,
+        needles=True,
+        uses_numbing=True,
+        uses_prp=True,
+    ),
+    dict(
+        slug="microneedling-steroid",
+        name="Microneedling for patchy loss",
+        duration_minutes=45,
+        buffer_after_minutes=15,
+        price_pence=28000,
+        needles=True,
+        uses_numbing=True,
+        uses_steroid=True,
+    ),
+]
+
+
+def make_clinic(
+    *,
+    timezone: str = "Europe/London",
+    practitioners: int = 2,
+    rooms: int = 1,
+    hours: tuple[time, time] = (time(9), time(17)),
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5),
+) -> Clinic:
+    location = Location(
+        name="Test Clinic", address="1 High Street", phone="+44 20 7946 0000", timezone=timezone
+    )
+    db.session.add(location)
+    services = {spec["slug"]: Service(**spec) for spec in SERVICES}
+    db.session.add_all(services.values())
+    staff = []
+    for number in range(practitioners):
+        practitioner = Practitioner(location=location, name=f"Practitioner {number + 1}")
+        practitioner.services = list(services.values())
+        practitioner.working_hours = [
+            WorkingHours(weekday=day, start_time=hours[0], end_time=hours[1]) for day in weekdays
+        ]
+        staff.append(practitioner)
+    db.session.add_all(staff)
+    room_list = [Room(location=location, name=f"Room {n + 1}") for n in range(rooms)]
+    db.session.add_all(room_list)
+    db.session.commit()
+    return Clinic(location, services, staff, room_list)
+
+
+def add_time_off(location, start: datetime, end: datetime, practitioner=None, reason="") -> TimeOff:
+    entry = TimeOff(
+        location_id=location.id,
+        practitioner_id=practitioner.id if practitioner else None,
+        start_at=start,
+        end_at=end,
+        reason=reason,
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def patient_details(**overrides) -> PatientDetails:
+    values = dict(
+        full_name="Alex Morgan",
+        phone="+447911123456",
+        email="alex@example.com",
+        date_of_birth=date(1988, 4, 12),
+    )
+    values.update(overrides)
+    return PatientDetails(**values)
+
+
+def make_booking(service_slug: str, start: datetime, **overrides):
+    patient = overrides.pop("patient", None) or patient_details()
+    return book(
+        BookingRequest(service_slug=service_slug, start=start, patient=patient, **overrides)
+    )
