@@ -50,7 +50,7 @@ def write_transaction(lock_name: str = "booking", lock_scope: int = 0):
     Commits on success, rolls back on any exception. ``lock_name``/``lock_scope`` choose the
     PostgreSQL advisory lock (for example booking writes of one location).
     """
-    session = db.session
+    session = db.session()
     if session.in_transaction():
         # A read transaction opened earlier in the request (loading the signed-in user, say)
         # must end so the write transaction starts fresh and takes the lock up front.
