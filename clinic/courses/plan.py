@@ -1,0 +1,68 @@
+"""Course templates drawn from published trials, and the pure planning of a series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class CourseTemplate:
+    key: str
+    label: str
+    interval_days: int
+    sessions: int
+
+
+TEMPLATES: tuple[CourseTemplate, ...] = (
+    CourseTemplate("weekly-12", "Weekly, 12 sessions", 7, 12),
+    CourseTemplate("fortnightly-6", "Every 2 weeks, 6 sessions", 14, 6),
+    CourseTemplate("four-weekly-4", "Every 4 weeks, 4 sessions", 28, 4),
+    CourseTemplate("four-weekly-6", "Every 4 weeks, 6 sessions", 28, 6),
+    CourseTemplate("three-weekly-3", "Every 3 weeks, 3 sessions", 21, 3),
+)
+
+
+def template(key: str) -> CourseTemplate:
+    for candidate in TEMPLATES:
+        if candidate.key == key:
+            return candidate
+    raise LookupError(key)
+
+
+def series_starts(
+    first: datetime, interval_days: int, sessions: int, tz: ZoneInfo
+) -> list[datetime]:
+    """Session starts at the same local wall-clock time every interval, across DST changes."""
+    local_first = first.astimezone(tz)
+    wall = time(local_first.hour, local_first.minute)
+    starts = []
+    for number in range(sessions):
+        day: date = local_first.date() + timedelta(days=interval_days * number)
+        starts.append(_local_instant(day, wall, tz))
+    return starts
+
+
+def shift_later(
+    starts: list[datetime], moved_index: int, new_start: datetime, tz: ZoneInfo
+) -> list[datetime]:
+    """Move one session to new_start and every later one by the same number of local days,
+    at the new local time of day, so the course keeps its rhythm."""
+    day_shift = new_start.astimezone(tz).date() - starts[moved_index].astimezone(tz).date()
+    local_new = new_start.astimezone(tz)
+    wall = time(local_new.hour, local_new.minute)
+    shifted = list(starts)
+    for index in range(moved_index, len(starts)):
+        day = starts[index].astimezone(tz).date() + day_shift
+        shifted[index] = _local_instant(day, wall, tz)
+    return shifted
+
+
+def _local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    local = datetime.combine(day, wall, tzinfo=tz)
+    # A wall time inside a spring-forward gap does not exist: take the same time an hour later.
+    roundtrip = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if roundtrip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        local = datetime.combine(day, wall, tzinfo=tz) + timedelta(hours=1)
+    return local.astimezone(ZoneInfo("UTC"))
