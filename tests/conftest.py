@@ -6,15 +6,20 @@ Locally a missing layer (PostgreSQL, Chromium) skips with a reason; with CI=true
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from clinic import create_app
 from clinic.clock import FrozenClock
 from clinic.extensions import db as _db
+from clinic.extensions import limiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -35,6 +40,23 @@ def clock():
     return FrozenClock(START)
 
 
+class FreshContextClient(FlaskClient):
+    """Runs each request in its own app context, as a server does.
+
+    The ``app`` fixture keeps an app context pushed for the whole test and requests would reuse
+    it, so ``g`` (Flask-Login's current user, Flask-WTF's CSRF token) and the database session
+    would carry over from one request, or one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            # End the test's own read transaction: under WAL it would keep an old snapshot
+            # and miss what the request writes. Its objects reload on next use.
+            _db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
     config = {
         "TESTING": True,
@@ -45,9 +67,14 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
         "API_RATE_LIMIT": "",
         "LOGIN_RATE_LIMIT": "",
         "CLINIC_TIMEZONE": "Europe/London",
+        "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt"),
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    # The limiter is one object for the whole process; no test may inherit another's counts.
+    limiter.reset()
+    return app
 
 
 @pytest.fixture
@@ -141,3 +168,32 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    # pytest-playwright 0.10 supplies this fixture as a method on a class, which pytest 9
+    # refuses (and warnings are errors here); the pages are opened by full URL anyway.
+    return None
+
+
+@pytest.fixture
+def serve():
+    """Serve an app on a free loopback port in a thread: ``base = serve(app)``."""
+    servers = []
+
+    def start(app):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        base = f"http://127.0.0.1:{server.server_port}"
+        # Links the pages print (the private manage link) must point at this server.
+        app.config["PUBLIC_BASE_URL"] = base
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return base
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -1,0 +1,98 @@
+"""A patient books, downloads the calendar file, moves and cancels, in Chromium with script off."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from icalendar import Calendar
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.extensions import db
+from tests.factories import make_clinic
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    # The booking pages promise to work without JavaScript; prove it in a real browser.
+    return {**browser_context_args, "java_script_enabled": False, "accept_downloads": True}
+
+
+@pytest.fixture
+def live_server(app, serve):
+    make_clinic()
+    return serve(app)
+
+
+def stored_appointment() -> Appointment:
+    # End this thread's read transaction: under WAL it would keep seeing its old snapshot.
+    db.session.rollback()
+    return db.session.scalar(select(Appointment))
+
+
+def test_patient_books_moves_and_cancels_in_a_browser(page, live_server):
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message))
+
+    page.goto(live_server + "/")
+    expect(page.get_by_role("heading", name="Book a visit")).to_be_visible()
+    page.get_by_role("link", name="Choose a day for Scalp microneedling").click()
+
+    expect(page.get_by_role("heading", name="Choose a day")).to_be_visible()
+    page.get_by_role("link", name=re.compile(r"^Wednesday 4 March")).click()
+
+    expect(page.get_by_role("heading", name="Free times on Wednesday 4 March 2026")).to_be_visible()
+    page.get_by_role("link", name="10:00 on Wednesday 4 March 2026").click()
+
+    expect(page.get_by_text("Wednesday 4 March 2026 at 10:00")).to_be_visible()
+    page.get_by_label("Full name").fill("Sam Patel")
+    page.get_by_label("Mobile number").fill("07911 123456")
+    page.get_by_label("Email (optional)").fill("sam@example.com")
+    page.get_by_label("Date of birth").fill("30/06/1985")
+    page.get_by_label("Yes, text me about my appointment and aftercare").check()
+    page.get_by_role("button", name="Book this visit").click()
+
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    expect(page.get_by_text("Keep this link private.")).to_be_visible()
+    manage_link = page.locator(".manage-link a").inner_text()
+    assert manage_link.startswith(live_server + "/manage/")
+    appointment = stored_appointment()
+    assert appointment.start_at == datetime(2026, 3, 4, 10, tzinfo=UTC)
+    assert appointment.patient.sms_opt_in is True
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Add to calendar (.ics)").click()
+    download = download_info.value
+    assert download.suggested_filename == "appointment-2026-03-04.ics"
+    with open(download.path(), "rb") as handle:
+        (event,) = Calendar.from_ical(handle.read()).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime(2026, 3, 4, 10, tzinfo=UTC)
+    assert manage_link in str(event["description"])
+
+    page.goto(manage_link)
+    expect(page.get_by_role("heading", name="Your visit")).to_be_visible()
+    page.get_by_role("link", name="Move to another time").click()
+    page.get_by_role("link", name="Thursday 5 March").click()
+    page.get_by_role("button", name="11:00 on Thursday 5 March 2026").click()
+
+    expect(
+        page.get_by_text("Your visit has been moved to Thursday 5 March 2026 at 11:00")
+    ).to_be_visible()
+    assert stored_appointment().start_at == datetime(2026, 3, 5, 11, tzinfo=UTC)
+
+    page.locator("summary", has_text="Cancel this visit").click()
+    page.get_by_label("Reason (optional)").fill("Travelling that week")
+    page.get_by_role("button", name="Yes, cancel my visit").click()
+
+    expect(page.get_by_text("Your visit has been cancelled.")).to_be_visible()
+    expect(page.locator(".status")).to_have_text("Cancelled")
+    cancelled = stored_appointment()
+    assert cancelled.status == AppointmentStatus.CANCELLED
+    assert cancelled.cancel_reason == "Travelling that week"
+    # A Content-Security-Policy violation (an inline style, say) would show up here.
+    assert console_errors == []
