@@ -1,0 +1,428 @@
+"""The OpenAPI 3.1 description of /api/v1, written by hand as plain data.
+
+Served at /api/v1/openapi.json. Limits come from clinic.api.schemas so the document and the
+parser agree; tests check that every route is described and every reference resolves.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from clinic.api import schemas
+from clinic.booking.models import AppointmentStatus
+from clinic.booking.services import MAX_WINDOW_DAYS
+
+VERSION = "1.0.0"
+
+
+def _ref(kind: str, name: str) -> dict:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json(schema_name: str, description: str, **extra) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("schemas", schema_name)}},
+        **extra,
+    }
+
+
+def _error(code: str, description: str, schema_name: str = "Error") -> dict:
+    response = _json(schema_name, description)
+    response["content"]["application/json"]["example"] = {"error": code, "message": "..."}
+    return response
+
+
+_LOCAL_TIME = (
+    "ISO-8601 date and time with the UTC offset in force at the clinic's location on that "
+    'day, e.g. "2026-03-02T10:00:00+00:00" in winter and "2026-06-01T10:00:00+01:00" in summer.'
+)
+_NO_STORE = {
+    "Cache-Control": {
+        "description": "Always no-store: the answer carries a patient's booking.",
+        "schema": {"type": "string", "const": "no-store"},
+    }
+}
+
+SCHEMAS: dict = {
+    "Service": {
+        "type": "object",
+        "required": [
+            "slug",
+            "name",
+            "description",
+            "duration_minutes",
+            "buffer_after_minutes",
+            "price_pence",
+            "needles",
+        ],
+        "properties": {
+            "slug": {"type": "string", "description": "Stable identifier used in requests."},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "duration_minutes": {"type": "integer", "minimum": 1},
+            "buffer_after_minutes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Time the room and practitioner stay busy after the visit.",
+            },
+            "price_pence": {"type": "integer", "minimum": 0},
+            "needles": {"type": "boolean", "description": "Whether the treatment uses needles."},
+        },
+    },
+    "ServiceList": {
+        "type": "object",
+        "required": ["services"],
+        "properties": {"services": {"type": "array", "items": _ref("schemas", "Service")}},
+    },
+    "Slot": {
+        "type": "object",
+        "required": ["start", "end", "practitioner_id"],
+        "properties": {
+            "start": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
+            "end": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
+            "practitioner_id": {"type": "integer"},
+        },
+    },
+    "Availability": {
+        "type": "object",
+        "required": ["service", "time_zone", "slots"],
+        "properties": {
+            "service": {"type": "string", "description": "The service's slug."},
+            "time_zone": {"type": "string", "description": "IANA zone, e.g. Europe/London."},
+            "slots": {
+                "type": "array",
+                "description": "One entry per start time and practitioner, earliest first.",
+                "items": _ref("schemas", "Slot"),
+            },
+        },
+    },
+    "Patient": {
+        "type": "object",
+        "required": ["full_name", "phone", "email", "date_of_birth"],
+        "properties": {
+            "full_name": {"type": "string", "minLength": 1, "maxLength": schemas.FULL_NAME_MAX},
+            "phone": {
+                "type": "string",
+                "maxLength": schemas.PHONE_RAW_MAX,
+                "description": "A mobile number; national numbers are read in the clinic's "
+                "region. Stored in E.164.",
+            },
+            "email": {"type": "string", "format": "email", "maxLength": schemas.EMAIL_MAX},
+            "date_of_birth": {
+                "type": "string",
+                "format": "date",
+                "description": "YYYY-MM-DD, not in the future.",
+            },
+        },
+    },
+    "BookingRequest": {
+        "type": "object",
+        "description": "Keys not listed here are ignored.",
+        "required": ["service", "start", "patient"],
+        "properties": {
+            "service": {
+                "type": "string",
+                "maxLength": schemas.SERVICE_SLUG_MAX,
+                "description": "Slug of an online-bookable service.",
+            },
+            "start": {
+                "type": "string",
+                "format": "date-time",
+                "description": "A slot start from /availability, with its UTC offset.",
+            },
+            "practitioner_id": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "Leave out to take whoever is free.",
+            },
+            "patient": _ref("schemas", "Patient"),
+            "sms_opt_in": {
+                "type": "boolean",
+                "default": False,
+                "description": "The patient agrees to care texts about this visit.",
+            },
+        },
+    },
+    "Booking": {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "service",
+            "start",
+            "end",
+            "practitioner_id",
+            "can_change",
+            "change_deadline",
+            "manage_url",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": [status.value for status in AppointmentStatus]},
+            "service": {"type": "string", "description": "The service's slug."},
+            "start": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
+            "end": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
+            "practitioner_id": {"type": "integer"},
+            "can_change": {
+                "type": "boolean",
+                "description": "Whether the patient may still cancel online.",
+            },
+            "change_deadline": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Last moment the patient may cancel online.",
+            },
+            "manage_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "The patient's private page; its last path segment is the token "
+                "for /bookings/{token}.",
+            },
+        },
+    },
+    "FieldErrors": {
+        "type": "object",
+        "description": 'Messages per field, keyed by dotted path such as "patient.phone".',
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "description": "Stable code to match on."},
+            "message": {"type": "string", "description": "For people; may change."},
+            "fields": _ref("schemas", "FieldErrors"),
+        },
+    },
+    "ValidationError": {
+        "allOf": [
+            _ref("schemas", "Error"),
+            {
+                "type": "object",
+                "required": ["fields"],
+                "properties": {"error": {"const": "validation_failed"}},
+            },
+        ]
+    },
+    "SlotUnavailableError": {
+        "allOf": [
+            _ref("schemas", "Error"),
+            {
+                "type": "object",
+                "required": ["alternatives"],
+                "properties": {
+                    "error": {"const": "slot_unavailable"},
+                    "alternatives": {
+                        "type": "array",
+                        "description": "Free times near the one asked for.",
+                        "items": _ref("schemas", "Slot"),
+                    },
+                },
+            },
+        ]
+    },
+    "ChangeNotAllowedError": {
+        "allOf": [
+            _ref("schemas", "Error"),
+            {
+                "type": "object",
+                "properties": {
+                    "error": {"const": "change_not_allowed"},
+                    "phone": {"type": "string", "description": "The clinic's phone number."},
+                },
+            },
+        ]
+    },
+}
+
+RESPONSES: dict = {
+    "BadRequest": _error(
+        "bad_request", "The request is malformed; `fields` names bad query parameters."
+    ),
+    "NotFound": _error("not_found", "No such service, or no such practitioner for it."),
+    "ValidationFailed": _error(
+        "validation_failed", "Some fields need fixing.", schema_name="ValidationError"
+    ),
+    "SlotUnavailable": _error(
+        "slot_unavailable",
+        "The time is no longer free; `alternatives` lists nearby free times.",
+        schema_name="SlotUnavailableError",
+    ),
+    "ChangeNotAllowed": _error(
+        "change_not_allowed",
+        "Too close to the visit to change it online; `phone` is the number to call.",
+        schema_name="ChangeNotAllowedError",
+    ),
+    "InvalidToken": _error("invalid_token", "The token is not valid."),
+    "ExpiredToken": _error("expired_token", "The token has expired."),
+    "PayloadTooLarge": _error("payload_too_large", "The body is larger than the server accepts."),
+    "UnsupportedMediaType": _error(
+        "unsupported_media_type", "The body must be sent as application/json."
+    ),
+    "RateLimited": {
+        **_error("rate_limited", "Too many requests from this address."),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+}
+
+PARAMETERS: dict = {
+    "Token": {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "description": "The last path segment of the booking's manage_url.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+}
+
+
+def _booking_response(description: str, status_headers: dict | None = None) -> dict:
+    return _json("Booking", description, headers={**_NO_STORE, **(status_headers or {})})
+
+
+PATHS: dict = {
+    "/services": {
+        "get": {
+            "operationId": "listServices",
+            "summary": "Services patients can book online",
+            "responses": {
+                "200": _json("ServiceList", "The services, in the clinic's order."),
+                "429": _ref("responses", "RateLimited"),
+            },
+        }
+    },
+    "/availability": {
+        "get": {
+            "operationId": "getAvailability",
+            "summary": "Free start times for a service",
+            "parameters": [
+                {
+                    "name": "service",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": schemas.SERVICE_SLUG_MAX},
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": True,
+                    "description": "First local day, inclusive.",
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": True,
+                    "description": f"Last local day, inclusive; at most {MAX_WINDOW_DAYS} days "
+                    "including from.",
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "practitioner",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only this practitioner's times.",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+            ],
+            "responses": {
+                "200": _json("Availability", "Free slots, earliest first."),
+                "400": _ref("responses", "BadRequest"),
+                "404": _ref("responses", "NotFound"),
+                "429": _ref("responses", "RateLimited"),
+            },
+        }
+    },
+    "/bookings": {
+        "post": {
+            "operationId": "createBooking",
+            "summary": "Book a visit",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("schemas", "BookingRequest")}},
+            },
+            "responses": {
+                "201": _booking_response(
+                    "Booked.",
+                    {
+                        "Location": {
+                            "description": "This booking under /bookings/{token}.",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                ),
+                "400": _ref("responses", "BadRequest"),
+                "409": _ref("responses", "SlotUnavailable"),
+                "413": _ref("responses", "PayloadTooLarge"),
+                "415": _ref("responses", "UnsupportedMediaType"),
+                "422": _ref("responses", "ValidationFailed"),
+                "429": _ref("responses", "RateLimited"),
+            },
+        }
+    },
+    "/bookings/{token}": {
+        "parameters": [_ref("parameters", "Token")],
+        "get": {
+            "operationId": "getBooking",
+            "summary": "A booking, by its manage token",
+            "responses": {
+                "200": _booking_response("The booking."),
+                "404": _ref("responses", "InvalidToken"),
+                "410": _ref("responses", "ExpiredToken"),
+                "429": _ref("responses", "RateLimited"),
+            },
+        },
+        "delete": {
+            "operationId": "cancelBooking",
+            "summary": "Cancel a booking",
+            "description": "Cancelling a cancelled booking answers 200 again.",
+            "responses": {
+                "200": _booking_response("The cancelled booking."),
+                "404": _ref("responses", "InvalidToken"),
+                "409": _ref("responses", "ChangeNotAllowed"),
+                "410": _ref("responses", "ExpiredToken"),
+                "429": _ref("responses", "RateLimited"),
+            },
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.1 document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "429": _ref("responses", "RateLimited"),
+            },
+        }
+    },
+}
+
+
+def document(server_url: str) -> dict:
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "Clinic booking API",
+                "version": VERSION,
+                "description": "Online booking for the clinic. Every endpoint is rate limited "
+                "per client address; over the limit it answers 429 with Retry-After.",
+            },
+            "servers": [{"url": server_url}],
+            "paths": PATHS,
+            "components": {
+                "schemas": SCHEMAS,
+                "responses": RESPONSES,
+                "parameters": PARAMETERS,
+            },
+        }
+    )

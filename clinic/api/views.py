@@ -1,0 +1,193 @@
+"""The JSON API at /api/v1, for clinics' own websites and integrations.
+
+Field names here are a contract; clinic/api/openapi.py documents every shape. Errors come out as
+``{"error": code, "message": ..., ...}`` through clinic.web.errors.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_limiter.errors import RateLimitExceeded
+
+from clinic.api import openapi, schemas
+from clinic.booking import services, tokens
+from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.booking.slots import Slot
+from clinic.catalog.models import Service
+from clinic.errors import NotFound, SlotUnavailable, ValidationFailed
+from clinic.extensions import limiter
+from clinic.web.errors import json_error
+
+bp = Blueprint("api", __name__)
+
+# Endpoints whose answers carry a patient's booking: no cache may keep them.
+PRIVATE_ENDPOINTS = {"api.create_booking", "api.booking", "api.cancel_booking"}
+
+
+def _rate_limit() -> str:
+    # An empty setting yields no limit at all, which is how a clinic switches it off.
+    return current_app.config["API_RATE_LIMIT"]
+
+
+# One budget per client address for the whole API, so spreading calls over the endpoints does
+# not multiply it.
+limiter.shared_limit(_rate_limit, scope="api")(bp)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(exc: RateLimitExceeded):
+    current = limiter.current_limit
+    wait = 60
+    if current:
+        # The limiter's windows run on wall-clock time, not the application's clock; reset_at
+        # is rounded up, so keep the wait within one window.
+        wait = max(1, min(current.reset_at - int(time.time()), current.limit.get_expiry()))
+    response, status = json_error(
+        429, "rate_limited", f"Too many requests; try again in {wait} seconds."
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response, status
+
+
+@bp.after_request
+def _no_store_private(response):
+    if request.endpoint in PRIVATE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+@bp.get("/services")
+def list_services():
+    return {"services": [_service_json(service) for service in services.online_services()]}
+
+
+@bp.get("/availability")
+def availability():
+    query = schemas.availability_query(request.args)
+    service = services.service_by_slug(query.service)
+    zones = _zones(service)
+    if query.practitioner_id is not None and query.practitioner_id not in zones:
+        raise NotFound("No practitioner with that id offers this service.")
+    slots = services.find_slots(
+        service, query.first_day, query.last_day, practitioner_id=query.practitioner_id
+    )
+    return {
+        "service": service.slug,
+        "time_zone": _zone_name(zones),
+        "slots": [_slot_json(slot, zones) for slot in slots],
+    }
+
+
+@bp.post("/bookings")
+def create_booking():
+    booking = schemas.booking_request(schemas.json_object(request))
+    service = _service_for_booking(booking.service_slug, booking.practitioner_id)
+    try:
+        appointment = services.book(booking)
+    except SlotUnavailable as exc:
+        nearby = services.alternatives_near(
+            service, booking.start, practitioner_id=booking.practitioner_id
+        )
+        zones = _zones(service)
+        alternatives = [_slot_json(slot, zones) for slot in nearby]
+        raise SlotUnavailable(exc.message, details={"alternatives": alternatives}) from exc
+    link = tokens.manage_url(appointment)
+    response = jsonify(_booking_json(appointment, link))
+    response.headers["Location"] = url_for("api.booking", token=link.rsplit("/", 1)[-1])
+    return response, 201
+
+
+@bp.get("/bookings/<token>")
+def booking(token: str):
+    appointment = tokens.appointment_from_token(token)
+    return _booking_json(appointment, tokens.manage_url(appointment))
+
+
+@bp.delete("/bookings/<token>")
+def cancel_booking(token: str):
+    appointment = tokens.appointment_from_token(token)
+    # DELETE is idempotent: a retry after a lost response sees the cancellation, not an error.
+    if appointment.status != AppointmentStatus.CANCELLED:
+        appointment = services.cancel(appointment)
+    return _booking_json(appointment, tokens.manage_url(appointment))
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return openapi.document(current_app.config["PUBLIC_BASE_URL"] + "/api/v1")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _service_for_booking(slug: str, practitioner_id: int | None) -> Service:
+    """The service a booking names; unknown names are field errors of the body, not 404s."""
+    try:
+        service = services.service_by_slug(slug)
+    except NotFound as exc:
+        raise ValidationFailed({"service": [exc.message]}) from exc
+    if practitioner_id is not None and practitioner_id not in _zones(service):
+        raise ValidationFailed(
+            {"practitioner_id": ["No practitioner with that id offers this service."]}
+        )
+    return service
+
+
+def _zones(service: Service) -> dict[int, ZoneInfo]:
+    """Each practitioner offering the service, with the time zone of their location."""
+    return {
+        practitioner.id: ZoneInfo(practitioner.location.timezone)
+        for practitioner in services.practitioners_for(service)
+    }
+
+
+def _zone_name(zones: dict[int, ZoneInfo]) -> str:
+    names = {zone.key for zone in zones.values()}
+    return names.pop() if len(names) == 1 else services.clinic_timezone().key
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).isoformat()
+
+
+def _service_json(service: Service) -> dict:
+    return {
+        "slug": service.slug,
+        "name": service.name,
+        "description": service.description,
+        "duration_minutes": service.duration_minutes,
+        "buffer_after_minutes": service.buffer_after_minutes,
+        "price_pence": service.price_pence,
+        "needles": service.needles,
+    }
+
+
+def _slot_json(slot: Slot, zones: dict[int, ZoneInfo]) -> dict:
+    zone = zones.get(slot.practitioner_id) or services.clinic_timezone()
+    return {
+        "start": _local(slot.start, zone),
+        "end": _local(slot.end, zone),
+        "practitioner_id": slot.practitioner_id,
+    }
+
+
+def _booking_json(appointment: Appointment, manage_url: str) -> dict:
+    zone = ZoneInfo(appointment.practitioner.location.timezone)
+    return {
+        "id": appointment.id,
+        "status": str(appointment.status),
+        "service": appointment.service.slug,
+        "start": _local(appointment.start_at, zone),
+        "end": _local(appointment.end_at, zone),
+        "practitioner_id": appointment.practitioner_id,
+        "can_change": services.patient_can_change(appointment),
+        "change_deadline": _local(services.patient_change_deadline(appointment), zone),
+        "manage_url": manage_url,
+    }
