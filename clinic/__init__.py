@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     load_settings(app, test_config)
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -43,9 +44,11 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    # Flask pre-sets these to False, so setdefault would never apply; a test config may still
+    # choose explicitly.
     public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
-    app.config.setdefault("SESSION_COOKIE_SECURE", public_https)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", public_https)
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        app.config[name] = (test_config or {}).get(name, public_https)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -73,6 +76,16 @@ def _instance_secret(instance: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, trust its X-Forwarded-* headers (TRUSTED_PROXY_COUNT hops) so
+    rate limits see the real client address."""
+    hops = app.config["TRUSTED_PROXY_COUNT"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -60,4 +60,6 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "MANAGE_LINK_MAX_AGE_DAYS": _int(env, "MANAGE_LINK_MAX_AGE_DAYS", 180),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024),
         "DEMO_PASSWORD": env.get("DEMO_PASSWORD") or None,
+        "DEMO_LOGINS_FILE": env.get("DEMO_LOGINS_FILE") or None,
+        "TRUSTED_PROXY_COUNT": _int(env, "TRUSTED_PROXY_COUNT", 0),
     }

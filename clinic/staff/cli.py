@@ -1,0 +1,51 @@
+"""``flask create-staff``: the way the first admin (and any later account) comes to exist."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from clinic.errors import ValidationFailed
+from clinic.staff import services
+from clinic.staff.models import Role
+
+
+@click.command("create-staff")
+@click.option("--email", required=True, help="Sign-in email address (stored lower-case).")
+@click.option("--name", required=True, help="Name shown to colleagues.")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option(
+    "--practitioner-id",
+    type=int,
+    default=None,
+    help="Link a practitioner account to this practitioner's diary (role practitioner only).",
+)
+# Prompted twice and hidden, so the password stays out of shell history and process lists.
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {services.MIN_PASSWORD_LENGTH} characters; asked for when left out.",
+)
+@with_appcontext
+def create_staff_command(
+    email: str, name: str, role: str, practitioner_id: int | None, password: str
+) -> None:
+    """Create a staff account."""
+    try:
+        user = services.create_staff(
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            practitioner_id=practitioner_id,
+        )
+    except ValidationFailed as exc:
+        problems = "\n".join(
+            f"  {field.replace('_', '-')}: {message}"
+            for field, messages in exc.errors.items()
+            for message in messages
+        )
+        raise click.ClickException(f"the account was not created:\n{problems}") from exc
+    click.echo(f"Created {user.role} account {user.email} ({user.name}).")

@@ -1,0 +1,93 @@
+"""Staff pages: sign in, sign out and the desk's day list."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from clinic.booking.services import clinic_timezone
+from clinic.clock import utcnow
+from clinic.extensions import limiter, login_manager
+from clinic.staff import auth, services
+from clinic.staff.auth import roles_required, safe_next
+from clinic.staff.forms import LoginForm
+from clinic.staff.models import Role
+
+bp = Blueprint("staff", __name__)
+bp.record_once(lambda _state: auth.init(login_manager))
+
+LOGIN_FAILED = "Email or password is not right."
+TOO_MANY_ATTEMPTS = (
+    "Too many sign-in attempts from your address. Please wait a minute and try again."
+)
+_DAY_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Far enough either way for any real diary, and clear of date arithmetic overflowing.
+_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"] or "1000000/second"
+
+
+def _login_limit_off() -> bool:
+    return not current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    exempt_when=_login_limit_off,
+    error_message=TOO_MANY_ATTEMPTS,
+)
+def login():
+    next_path = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("staff.desk"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(next_path or url_for("staff.desk"))
+        error = LOGIN_FAILED
+    return render_template("staff/login.html", form=form, error=error, next_path=next_path)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/desk")
+@roles_required(Role.ADMIN, Role.DESK, Role.PRACTITIONER)
+def desk():
+    today = utcnow().astimezone(clinic_timezone()).date()
+    day = _requested_day(request.args.get("day"), today)
+    return render_template(
+        "staff/desk.html",
+        day=day,
+        today=today,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        appointments=services.appointments_on(day),
+    )
+
+
+def _requested_day(raw: str | None, today: date) -> date:
+    if raw is None or raw == "":
+        return today
+    try:
+        if not _DAY_SHAPE.match(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description="Give the day as YYYY-MM-DD, for example 2026-03-02.")
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        abort(400, description="That day is outside the diary.")
+    return day

@@ -1,0 +1,286 @@
+"""seed-demo: a believable clinic whose diary obeys the same rules as real bookings."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections import defaultdict
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from clinic import create_app
+from clinic.booking.models import RELEASED_STATUSES, Appointment, AppointmentStatus
+from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.demo.seed import england_bank_holidays, next_bank_holiday
+from clinic.patients.models import Patient
+from clinic.staff.models import StaffUser
+
+DEMO_PASSWORD = "demo password 2026"
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    return {"DEMO_PASSWORD": DEMO_PASSWORD, "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt")}
+
+
+@pytest.fixture
+def seeded(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def counts(db) -> dict[str, int]:
+    models = (Location, Practitioner, Room, Service, StaffUser, Patient, Appointment, TimeOff)
+    return {model.__name__: count(db, model) for model in models}
+
+
+def test_seed_builds_one_believable_clinic(seeded, db, app):
+    (location,) = db.session.scalars(select(Location)).all()
+    assert location.name == app.config["CLINIC_NAME"]
+    assert location.phone == app.config["CLINIC_PHONE"]
+    assert location.timezone == "Europe/London"
+    assert location.address
+    assert count(db, Practitioner) == 3
+    assert count(db, Room) == 2
+    services = {s.slug: s for s in db.session.scalars(select(Service))}
+    assert {
+        slug: (s.duration_minutes, s.buffer_after_minutes, s.needles, s.ingredients)
+        for slug, s in services.items()
+    } == {
+        "consultation": (20, 0, False, ()),
+        "microneedling": (45, 15, True, ("numbing", "minoxidil")),
+        "microneedling-prp": (75, 15, True, ("numbing", "prp")),
+        "microneedling-steroid": (45, 15, True, ("numbing", "steroid")),
+    }
+    assert all(s.price_pence > 0 and s.bookable_online for s in services.values())
+    skills = [{s.slug for s in p.services} for p in db.session.scalars(select(Practitioner))]
+    assert any("microneedling-prp" not in own for own in skills)
+    hours = [{h.weekday for h in p.working_hours} for p in db.session.scalars(select(Practitioner))]
+    assert len({frozenset(days) for days in hours}) == 3  # nobody shares a week pattern
+
+
+def test_seed_adds_a_bank_holiday_closure_and_some_leave(seeded, db):
+    entries = db.session.scalars(select(TimeOff)).all()
+    closures = [e for e in entries if e.practitioner_id is None]
+    leave = [e for e in entries if e.practitioner_id is not None]
+    assert len(closures) == 1 and len(leave) == 1
+    assert closures[0].start_at.astimezone(LONDON).date() == date(2026, 4, 3)  # Good Friday
+    assert "Bank holiday" in closures[0].reason
+
+
+def test_demo_staff_sign_in_with_the_demo_password(seeded, app, db):
+    accounts = {u.email: u for u in db.session.scalars(select(StaffUser))}
+    assert {email: u.role for email, u in accounts.items()} == {
+        "admin@example.com": "admin",
+        "desk@example.com": "desk",
+        "practitioner@example.com": "practitioner",
+    }
+    first = db.session.scalars(select(Practitioner).order_by(Practitioner.id)).first()
+    assert accounts["practitioner@example.com"].practitioner_id == first.id
+    for email in accounts:
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post(
+            "/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token}
+        )
+        assert response.headers["Location"] == "/desk", email
+        assert client.get("/desk").status_code == 200
+
+
+def test_seed_prints_the_address_and_the_three_logins(seeded):
+    assert "http://clinic.test/login" in seeded.output
+    for email in ("admin@example.com", "desk@example.com", "practitioner@example.com"):
+        assert re.search(rf"{re.escape(email)}\s+password: {DEMO_PASSWORD}", seeded.output)
+
+
+def test_seeded_diary_never_double_books_a_practitioner_or_a_room(seeded, db):
+    appointments = db.session.scalars(select(Appointment)).all()
+    assert len(appointments) > 60
+    by_practitioner, by_room = defaultdict(list), defaultdict(list)
+    for appt in appointments:
+        if appt.status not in RELEASED_STATUSES:
+            by_practitioner[appt.practitioner_id].append((appt.start_at, appt.blocked_until))
+            by_room[appt.room_id].append((appt.start_at, appt.blocked_until))
+    for diary in (*by_practitioner.values(), *by_room.values()):
+        diary.sort()
+        for (_, blocked_until), (next_start, _) in zip(diary, diary[1:], strict=False):
+            assert blocked_until <= next_start
+
+
+def test_seeded_diary_keeps_to_hours_skills_closures_and_the_needling_gap(seeded, db):
+    closures = db.session.scalars(select(TimeOff)).all()
+    needling = defaultdict(list)
+    for appt in db.session.scalars(select(Appointment)):
+        start, until = appt.start_at.astimezone(LONDON), appt.blocked_until.astimezone(LONDON)
+        blocks = [h for h in appt.practitioner.working_hours if h.weekday == start.weekday()]
+        assert any(h.start_time <= start.time() and until.time() <= h.end_time for h in blocks)
+        assert appt.service in appt.practitioner.services
+        assert appt.end_at == appt.start_at + timedelta(minutes=appt.service.duration_minutes)
+        if appt.status in RELEASED_STATUSES:
+            continue
+        for entry in closures:
+            if entry.practitioner_id in (None, appt.practitioner_id):
+                assert appt.blocked_until <= entry.start_at or appt.start_at >= entry.end_at
+        if appt.needles:
+            needling[appt.patient_id].append(start.date())
+    for days in needling.values():
+        days.sort()
+        assert all((b - a).days >= 7 for a, b in zip(days, days[1:], strict=False))
+
+
+def test_seeded_diary_has_a_past_and_a_future(seeded, db, clock):
+    now = clock.now()
+    appointments = db.session.scalars(select(Appointment)).all()
+    past = [a for a in appointments if a.end_at <= now]
+    future = [a for a in appointments if a.start_at > now]
+    assert {a.status for a in past} >= {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED}
+    assert {a.status for a in past} <= {
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.NO_SHOW,
+        AppointmentStatus.CANCELLED,
+    }
+    assert min(a.start_at for a in past) < now - timedelta(days=14)
+    assert max(a.start_at for a in future) > now + timedelta(days=21)
+    today = now.astimezone(LONDON).date()
+    assert any(a.start_at.astimezone(LONDON).date() == today for a in future)
+    # Past the booking notice the diary was filled through the booking service, by the desk.
+    booked = [a for a in future if a.start_at >= now + timedelta(hours=2)]
+    assert len(booked) > 30
+    assert {a.source for a in booked} == {"desk"}
+
+
+def test_demo_patients_have_real_mobile_numbers(seeded, db):
+    patients = db.session.scalars(select(Patient)).all()
+    assert len(patients) >= 30
+    for patient in patients:
+        number = phonenumbers.parse(patient.phone)
+        assert phonenumbers.is_valid_number(number), patient.phone
+        assert phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+
+
+def test_seed_again_with_if_empty_changes_nothing_and_reprints_the_logins(seeded, runner, db):
+    before = counts(db)
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0, again.output
+    assert counts(db) == before
+    assert "already set up" in again.output
+    assert "http://clinic.test/login" in again.output
+    for email in ("admin@example.com", "desk@example.com", "practitioner@example.com"):
+        assert re.search(rf"{re.escape(email)}\s+password: {DEMO_PASSWORD}", again.output)
+
+
+def test_seed_without_if_empty_refuses_a_used_database(seeded, runner, db):
+    before = counts(db)
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 1
+    assert "already holds a clinic" in again.output
+    assert counts(db) == before
+
+
+@pytest.mark.postgres
+def test_seeded_diary_passes_postgresqls_overlap_constraints(pg_app, db):
+    # PostgreSQL's exclusion constraints refuse any overlapping active appointments, including
+    # the ones the seed writes directly rather than through the booking service.
+    result = pg_app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert count(db, Appointment) > 60
+    assert count(db, StaffUser) == 3
+
+
+def diary(db) -> list[tuple]:
+    return [
+        (a.start_at, a.practitioner_id, a.room_id, a.service_id, a.status, a.patient.full_name)
+        for a in db.session.scalars(select(Appointment).order_by(Appointment.id))
+    ]
+
+
+def test_seed_is_reproducible_for_the_same_day(seeded, app, db, tmp_path):
+    other = create_app(
+        {
+            **{key: app.config[key] for key in ("TESTING", "SECRET_KEY", "PUBLIC_BASE_URL")},
+            **{key: app.config[key] for key in ("CLOCK", "CLINIC_TIMEZONE", "DEMO_PASSWORD")},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'again.sqlite'}",
+            "DEMO_LOGINS_FILE": str(tmp_path / "again.txt"),
+        }
+    )
+    with other.app_context():
+        upgrade()
+        assert other.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+        second = diary(db)
+        db.session.remove()
+        db.engine.dispose()
+    assert diary(db) == second
+
+
+# --- without DEMO_PASSWORD ----------------------------------------------------------------
+
+
+@pytest.fixture
+def generated_password_app(app):
+    app.config["DEMO_PASSWORD"] = None
+    return app
+
+
+def test_generated_password_is_kept_private_and_reprinted(generated_password_app, runner, db):
+    path = generated_password_app.config["DEMO_LOGINS_FILE"]
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    password = re.search(r"admin@example\.com\s+password: (\S+)", first.output).group(1)
+    assert len(password) >= 12
+    assert db.session.scalar(select(StaffUser)).check_password(password)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert f"password: {password}" in again.output
+
+
+def test_too_short_demo_password_leaves_the_database_empty(app, runner, db):
+    app.config["DEMO_PASSWORD"] = "short"
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 1
+    assert "at least 12 characters" in result.output
+    assert count(db, Location) == 0
+    assert not os.path.exists(app.config["DEMO_LOGINS_FILE"])
+
+
+def test_if_empty_on_an_unseeded_clinic_without_logins_says_how_to_get_in(app, runner, db):
+    db.session.add(Location(name="Elsewhere", phone="+44 20 7946 0000", timezone="Europe/London"))
+    db.session.commit()
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert "create-staff" in result.output
+    assert count(db, StaffUser) == 0
+
+
+# --- bank holidays ------------------------------------------------------------------------
+
+
+def test_bank_holidays_follow_the_england_and_wales_rules():
+    assert [day for day, _ in england_bank_holidays(2026)] == [
+        date(2026, 1, 1),
+        date(2026, 4, 3),
+        date(2026, 4, 6),
+        date(2026, 5, 4),
+        date(2026, 5, 25),
+        date(2026, 8, 31),
+        date(2026, 12, 25),
+        date(2026, 12, 28),  # Boxing Day falls on a Saturday
+    ]
+    # Christmas Day on a Sunday: Boxing Day keeps the Monday, Christmas moves to the Tuesday.
+    assert england_bank_holidays(2022)[-2:] == [
+        (date(2022, 12, 26), "Boxing Day"),
+        (date(2022, 12, 27), "Christmas Day (substitute day)"),
+    ]
+    assert next_bank_holiday(date(2026, 12, 28)) == (date(2027, 1, 1), "New Year's Day")
