@@ -44,11 +44,13 @@ def configure_engine(engine: Engine) -> None:
 
 
 @contextlib.contextmanager
-def write_transaction(lock_name: str = "booking", lock_scope: int = 0):
+def write_transaction(lock_name: str = "booking", *, lock: bool = True):
     """Run a use case in one transaction that holds the write lock from its first statement.
 
-    Commits on success, rolls back on any exception. ``lock_name``/``lock_scope`` choose the
-    PostgreSQL advisory lock (for example booking writes of one location).
+    Commits on success, rolls back on any exception. ``lock_name`` names the PostgreSQL
+    advisory lock: every booking write, at any location, takes the same one, so a check and
+    the insert that follows it can never interleave with another's. ``lock=False`` skips it for
+    work that locks its own rows (the dispatcher's SKIP LOCKED claims).
     """
     session = db.session()
     if session.in_transaction():
@@ -57,11 +59,11 @@ def write_transaction(lock_name: str = "booking", lock_scope: int = 0):
         session.commit()
     token = _immediate.set(True)
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            key = zlib.crc32(f"{lock_name}:{lock_scope}".encode())
+        if session.get_bind().dialect.name != "postgresql":
+            session.execute(text("SELECT 1"))  # emits BEGIN IMMEDIATE: the lock, up front
+        elif lock:
+            key = zlib.crc32(lock_name.encode())
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        else:
-            session.execute(text("SELECT 1"))
         yield session
         session.commit()
     except BaseException:

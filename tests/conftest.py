@@ -68,6 +68,8 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
         "LOGIN_RATE_LIMIT": "",
         "CLINIC_TIMEZONE": "Europe/London",
         "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt"),
+        # Tests look at fresh answers; test_availability_cache.py covers the cache itself.
+        "AVAILABILITY_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     app = create_app(config)
@@ -118,18 +120,33 @@ def reset_postgres(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def postgres_url():
-    engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A database of this test run's own, made through the `test` database and dropped at the
+    end, so several runs on one machine never reset each other's schema."""
+    admin = sa.create_engine(
+        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    name = f"clinic_test_{os.getpid()}"
     try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
+        admin.dispose()
         missing_layer(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.__class__.__name__}")
-    finally:
-        engine.dispose()
-    reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_database):
+    reset_postgres(postgres_database)
+    return postgres_database
 
 
 @pytest.fixture
@@ -197,3 +214,35 @@ def serve():
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+# --- the fake Twilio server -----------------------------------------------------------------
+
+from tests.fake_twilio import FakeTwilio, drop_sender  # noqa: E402 - fixtures of this section
+
+TWILIO_FROM = "+447700900001"
+
+
+@pytest.fixture
+def fake_twilio(clock):
+    """A fake Twilio API on loopback whose clock is the test's, as Twilio's and ours agree."""
+    with FakeTwilio(now=clock.now) as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio_app(app, fake_twilio):
+    """``app`` sending through the real twilio client to ``fake_twilio``, rate limit off."""
+    app.config.update(
+        TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
+        TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
+        TWILIO_FROM_NUMBER=TWILIO_FROM,
+        TWILIO_MESSAGING_SERVICE_SID="",
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        TWILIO_TIMEOUT_SECONDS=5,
+        SMS_SEGMENTS_PER_SECOND=0,
+    )
+    # The sender is built once and kept; a sender from other settings must not linger.
+    drop_sender(app)
+    yield app
+    drop_sender(app)
