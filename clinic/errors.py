@@ -50,3 +50,35 @@ class LinkInvalid(DomainError):
 class LinkExpired(DomainError):
     code = "expired_token"
     status = 410
+
+
+class ScreeningStopped(DomainError):
+    """A BLOCK or DEFER answer: nothing is booked; the patient is asked to call."""
+
+    code = "screening_blocked"
+    status = 422
+
+    def __init__(self, message: str, *, keys: tuple[str, ...], outcome: str, phone: str):
+        super().__init__(message, details={"keys": list(keys), "outcome": outcome, "phone": phone})
+        self.keys = keys
+        self.outcome = outcome
+        self.phone = phone
+
+
+class VisitBlocked(DomainError):
+    """The check-in gate: a session cannot start or complete; ``reasons`` say why."""
+
+    code = "visit_blocked"
+    status = 409
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(
+            "This visit cannot go ahead yet: " + "; ".join(reasons) + ".",
+            details={"reasons": reasons},
+        )
+        self.reasons = reasons
+
+
+class ImmutableRecord(DomainError):
+    code = "immutable_record"
+    status = 409

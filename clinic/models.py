@@ -2,19 +2,33 @@
 
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+from clinic.consent.models import ConsentForm, SignedConsent
+from clinic.courses.models import Course
 from clinic.patients.models import Patient
+from clinic.screening.models import Screening
+from clinic.sms.models import InboundText, MessageTemplate, OutboundText, StaffAlert
 from clinic.staff.models import Role, StaffUser
+from clinic.visits.models import SessionRecord
 
 __all__ = [
     "Appointment",
     "AppointmentStatus",
     "BookingSource",
+    "ConsentForm",
+    "Course",
+    "InboundText",
+    "MessageTemplate",
+    "OutboundText",
     "Location",
     "Patient",
     "Practitioner",
     "Role",
     "Room",
+    "Screening",
     "Service",
+    "SessionRecord",
+    "SignedConsent",
+    "StaffAlert",
     "StaffUser",
     "TimeOff",
     "WorkingHours",

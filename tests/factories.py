@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from clinic.booking.services import BookingRequest, PatientDetails, book
+from clinic.booking.services import BookingRequest, PatientDetails, book, service_by_slug
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+from clinic.consent import texts as consent_texts
+from clinic.consent.services import ConsentInput
 from clinic.extensions import db
+from clinic.screening import questions
+from clinic.screening.rules import ServiceProfile, questions_for
 
 
 @dataclass
@@ -114,8 +118,31 @@ def patient_details(**overrides) -> PatientDetails:
     return PatientDetails(**values)
 
 
+def all_no(service_slug: str) -> dict[str, bool]:
+    """Screening answers with every applicable question answered "no"."""
+    service = service_by_slug(service_slug, online_only=False)
+    return {q.key: False for q in questions_for(questions.current(), ServiceProfile.of(service))}
+
+
+def signed(patient: PatientDetails, **overrides) -> ConsentInput:
+    values = dict(
+        version=consent_texts.CURRENT_VERSION,
+        signed_name=patient.full_name,
+        agree=True,
+        photos=False,
+        ip_address="127.0.0.1",
+        user_agent="pytest",
+    )
+    values.update(overrides)
+    return ConsentInput(**values)
+
+
 def make_booking(service_slug: str, start: datetime, **overrides):
+    """Book as a patient online would: all-"no" answers and a signed consent unless given."""
     patient = overrides.pop("patient", None) or patient_details()
+    if overrides.get("source", "online") == "online":
+        overrides.setdefault("screening", all_no(service_slug))
+        overrides.setdefault("consent", signed(patient))
     return book(
         BookingRequest(service_slug=service_slug, start=start, patient=patient, **overrides)
     )

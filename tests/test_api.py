@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 
@@ -10,9 +11,14 @@ from sqlalchemy import func, select
 
 from clinic.booking.models import Appointment
 from clinic.booking.tokens import manage_token
+from clinic.consent import texts as consent_texts
 from clinic.extensions import limiter
 from clinic.patients.models import Patient
-from tests.factories import make_booking, make_clinic, patient_details
+from clinic.screening import questions
+from tests.factories import all_no, make_booking, make_clinic, patient_details
+
+BOOKINGS = "/api/v1/bookings"
+SLUGS = ("consultation", "microneedling", "microneedling-prp", "microneedling-steroid")
 
 SLOT_KEYS = {"start", "end", "practitioner_id"}
 BOOKING_KEYS = {
@@ -53,8 +59,36 @@ def booking_body(**overrides):
     return body
 
 
+def intake(client, slug: str) -> dict:
+    response = client.get(f"/api/v1/services/{slug}/intake")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def answered(client, body: dict, **answers: bool) -> dict:
+    """``body`` as a patient sends it after the intake: every question answered "no" unless
+    given in ``answers``, and the consent signed with the patient's name when one is asked.
+
+    A "screening" or "consent" already in ``body`` is kept as it is.
+    """
+    form = intake(client, body["service"])
+    screening = {question["key"]: False for question in form["questions"]} | answers
+    complete = {"screening": screening, **body}
+    if form["consent"] is not None:
+        complete.setdefault(
+            "consent",
+            {
+                "version": form["consent"]["version"],
+                "signed_name": body["patient"]["full_name"],
+                "agree": True,
+                "photos": False,
+            },
+        )
+    return complete
+
+
 def book(client, **overrides):
-    response = client.post("/api/v1/bookings", json=booking_body(**overrides))
+    response = client.post(BOOKINGS, json=answered(client, booking_body(**overrides)))
     assert response.status_code == 201, response.get_json()
     return response
 
@@ -90,6 +124,59 @@ def test_services_lists_only_online_bookable_services_with_contract_fields(clien
     assert needling["buffer_after_minutes"] == 15
     assert needling["price_pence"] == 25000
     assert needling["needles"] is True
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+def test_intake_lists_the_services_questions_and_the_current_consent(client):
+    make_clinic()
+
+    form = intake(client, "microneedling-prp")
+
+    assert form["questionnaire_version"] == 1
+    assert [q["key"] for q in form["questions"]] == list(all_no("microneedling-prp"))
+    questionnaire = questions.current()
+    assert all(q["text"] == questionnaire.question(q["key"]).text for q in form["questions"])
+    current = consent_texts.current()
+    assert form["consent"] == {
+        "version": consent_texts.CURRENT_VERSION,
+        "title": current.title,
+        "text": current.text,
+        "sha256": hashlib.sha256(form["consent"]["text"].encode()).hexdigest(),
+    }
+
+
+def test_intake_asks_only_the_questions_for_that_service(client):
+    make_clinic()
+
+    keys = {slug: {q["key"] for q in intake(client, slug)["questions"]} for slug in SLUGS}
+
+    assert "prp_blood" in keys["microneedling-prp"]
+    assert "prp_blood" not in keys["microneedling"] | keys["microneedling-steroid"]
+    assert "numbing_allergy" not in keys["consultation"]
+    assert keys["consultation"] < keys["microneedling"]
+
+
+def test_intake_for_a_consultation_has_questions_but_no_consent(client):
+    make_clinic()
+
+    form = intake(client, "consultation")
+
+    assert form["consent"] is None
+    assert [q["key"] for q in form["questions"]] == list(all_no("consultation"))
+
+
+@pytest.mark.parametrize("slug", ["botox", "microneedling-steroid", "a%00b", "x" * 81, "%20"])
+def test_intake_for_a_service_not_offered_online_is_a_json_404(client, db, slug):
+    clinic = make_clinic()
+    clinic.services["microneedling-steroid"].bookable_online = False
+    db.session.commit()
+
+    response = client.get(f"/api/v1/services/{slug}/intake")
+
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
 
 
 # --- availability -------------------------------------------------------------------------
@@ -215,10 +302,10 @@ def test_booking_with_a_practitioner_books_that_practitioner(client):
 
 def test_booking_without_sms_choice_means_no_texts(client, db):
     make_clinic()
-    body = booking_body()
+    body = answered(client, booking_body())
     del body["sms_opt_in"]
 
-    response = client.post("/api/v1/bookings", json=body)
+    response = client.post(BOOKINGS, json=body)
 
     assert response.status_code == 201
     assert db.session.get(Appointment, response.get_json()["id"]).patient.sms_opt_in is False
@@ -251,8 +338,10 @@ def test_taken_slot_answers_409_with_nearby_alternatives(client, db):
     before = count(db, Appointment), count(db, Patient)
 
     response = client.post(
-        "/api/v1/bookings",
-        json=booking_body(patient={**booking_body()["patient"], "phone": "07400 123456"}),
+        BOOKINGS,
+        json=answered(
+            client, booking_body(patient={**booking_body()["patient"], "phone": "07400 123456"})
+        ),
     )
 
     assert response.status_code == 409
@@ -273,8 +362,10 @@ def test_second_needling_within_seven_days_is_a_start_field_error(client, db):
     before = count(db, Appointment)
 
     response = client.post(
-        "/api/v1/bookings",
-        json=booking_body(service="microneedling", start="2026-03-06T10:00:00+00:00"),
+        BOOKINGS,
+        json=answered(
+            client, booking_body(service="microneedling", start="2026-03-06T10:00:00+00:00")
+        ),
     )
 
     assert response.status_code == 422
@@ -295,8 +386,11 @@ def test_booking_twice_with_same_phone_and_birth_date_reuses_the_patient(client,
 def test_booking_works_on_postgresql_too(any_app):
     with any_app.app_context():
         make_clinic()
-        response = any_app.test_client().post("/api/v1/bookings", json=booking_body())
-        assert response.status_code == 201
+        client = any_app.test_client()
+        response = client.post(
+            BOOKINGS, json=answered(client, booking_body(service="microneedling"))
+        )
+        assert response.status_code == 201, response.get_json()
         assert response.get_json()["start"] == "2026-03-04T10:00:00+00:00"
 
 
@@ -481,16 +575,51 @@ def test_openapi_operations_are_complete(spec):
 
 
 def test_openapi_schemas_match_what_the_api_answers(client, spec):
+    make_clinic()
     schemas = spec["components"]["schemas"]
     assert set(schemas["Booking"]["required"]) == BOOKING_KEYS
     assert set(schemas["Booking"]["properties"]) == BOOKING_KEYS
     assert set(schemas["Slot"]["required"]) == SLOT_KEYS
     assert set(schemas["Service"]["required"]) == SERVICE_KEYS
     assert set(schemas["Patient"]["required"]) == set(booking_body()["patient"])
-    assert set(schemas["BookingRequest"]["properties"]) == set(booking_body()) | {"practitioner_id"}
     assert schemas["Patient"]["properties"]["full_name"]["maxLength"] == 120
     assert schemas["Patient"]["properties"]["email"]["maxLength"] == 254
     assert schemas["Patient"]["properties"]["phone"]["maxLength"] == 32
+
+    request = answered(client, booking_body(service="microneedling"))
+    assert set(schemas["BookingRequest"]["properties"]) == set(request) | {"practitioner_id"}
+    assert set(schemas["ConsentSignature"]["properties"]) == set(request["consent"])
+    assert set(schemas["ConsentSignature"]["required"]) == set(request["consent"]) - {"photos"}
+
+    form = intake(client, "microneedling")
+    assert set(schemas["Intake"]["required"]) == set(form) == set(schemas["Intake"]["properties"])
+    assert set(schemas["Question"]["required"]) == set(form["questions"][0])
+    assert set(schemas["ConsentForm"]["required"]) == set(form["consent"])
+    assert intake(client, "consultation")["consent"] is None
+    assert {"type": "null"} in schemas["Intake"]["properties"]["consent"]["oneOf"]
+
+    blocked = client.post(
+        BOOKINGS, json=answered(client, booking_body(service="microneedling"), pregnancy=True)
+    )
+    assert blocked.status_code == 422
+    blocked_schema = schemas["ScreeningBlockedError"]["allOf"][1]
+    assert set(blocked.get_json()) == set(blocked_schema["required"]) | {"error", "message"}
+    assert blocked.get_json()["error"] == blocked_schema["properties"]["error"]["const"]
+    assert blocked.get_json()["outcome"] in blocked_schema["properties"]["outcome"]["enum"]
+    assert "needs_review" in schemas["Booking"]["properties"]["status"]["enum"]
+
+
+def test_openapi_describes_both_refusals_of_a_booking(spec):
+    refused = resolve(spec, spec["paths"]["/bookings"]["post"]["responses"]["422"]["$ref"])
+    schema = refused["content"]["application/json"]["schema"]
+    assert {option["$ref"] for option in schema["oneOf"]} == {
+        "#/components/schemas/ValidationError",
+        "#/components/schemas/ScreeningBlockedError",
+    }
+    for target in schema["discriminator"]["mapping"].values():
+        resolve(spec, target)
+    intake_path = spec["paths"]["/services/{slug}/intake"]["get"]
+    assert "null" in intake_path["description"]
 
 
 # --- rate limit ---------------------------------------------------------------------------
@@ -523,7 +652,7 @@ class TestRateLimit:
         assert client.get("/api/v1/openapi.json").status_code == 200
         assert client.get("/api/v1/bookings/nope").status_code == 404
 
-        response = client.post("/api/v1/bookings", json=booking_body())
+        response = client.post(BOOKINGS, json=booking_body())
 
         assert response.status_code == 429
         assert response.get_json()["error"] == "rate_limited"

@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select
 from clinic.booking.models import Appointment
 from clinic.patients.models import Patient
 from tests.factories import make_clinic
-from tests.test_api import booking_body
+from tests.test_api import answered, booking_body
 
 AVAILABILITY = "/api/v1/availability"
 BOOKINGS = "/api/v1/bookings"
@@ -31,6 +31,15 @@ def clinic(app):
 
 def patient(**overrides):
     return {**booking_body()["patient"], **overrides}
+
+
+def consent(**overrides):
+    return {"version": 1, "signed_name": "Alex Morgan", "agree": True, "photos": False, **overrides}
+
+
+def complete(client, **overrides):
+    """A booking that would succeed, with ``overrides`` applied after answering the intake."""
+    return answered(client, booking_body(**overrides))
 
 
 # --- availability query -------------------------------------------------------------------
@@ -189,7 +198,7 @@ def test_body_that_is_not_declared_json_is_a_415(client, clinic, db, content_typ
     before = counts(db)
     kwargs = {"content_type": content_type} if content_type else {}
 
-    response = client.post(BOOKINGS, data=json.dumps(booking_body()), **kwargs)
+    response = client.post(BOOKINGS, data=json.dumps(complete(client)), **kwargs)
 
     assert response.status_code == 415
     assert response.get_json()["error"] == "unsupported_media_type"
@@ -198,7 +207,7 @@ def test_body_that_is_not_declared_json_is_a_415(client, clinic, db, content_typ
 
 def test_json_with_a_vendor_media_type_is_accepted(client, clinic):
     response = client.post(
-        BOOKINGS, data=json.dumps(booking_body()), content_type="application/vnd.clinic+json"
+        BOOKINGS, data=json.dumps(complete(client)), content_type="application/vnd.clinic+json"
     )
 
     assert response.status_code == 201
@@ -206,7 +215,7 @@ def test_json_with_a_vendor_media_type_is_accepted(client, clinic):
 
 def test_body_over_the_size_limit_is_a_json_413(client, clinic, db, app):
     before = counts(db)
-    body = booking_body(junk="x" * app.config["MAX_CONTENT_LENGTH"])
+    body = complete(client, junk="x" * app.config["MAX_CONTENT_LENGTH"])
 
     response = client.post(BOOKINGS, json=body)
 
@@ -223,7 +232,7 @@ def test_chunked_body_over_the_size_limit_is_a_json_413_even_if_its_start_parses
     client, clinic, db, app
 ):
     # The first MAX_CONTENT_LENGTH bytes are a complete booking; the rest is padding.
-    valid = json.dumps(booking_body()).encode()
+    valid = json.dumps(complete(client)).encode()
     data = valid + b" " * (app.config["MAX_CONTENT_LENGTH"] - len(valid) + 10)
     before = counts(db)
 
@@ -242,7 +251,7 @@ def test_chunked_body_over_the_size_limit_is_a_json_413_even_if_its_start_parses
 def test_chunked_body_under_the_limit_books(client, clinic):
     response = client.post(
         BOOKINGS,
-        input_stream=io.BytesIO(json.dumps(booking_body()).encode()),
+        input_stream=io.BytesIO(json.dumps(complete(client)).encode()),
         content_type="application/json",
         environ_overrides=CHUNKED,
     )
@@ -255,7 +264,7 @@ def test_a_large_body_under_the_limit_with_nested_junk_in_unknown_keys_books(cli
     nested = {}
     for _ in range(200):
         nested = {"deeper": nested}
-    body = booking_body(junk=junk, nested=nested, patient=patient(nickname=["x"] * 100))
+    body = complete(client, junk=junk, nested=nested, patient=patient(nickname=["x"] * 100))
     assert 40_000 < len(json.dumps(body)) < 64 * 1024
 
     response = client.post(BOOKINGS, json=body)
@@ -329,10 +338,41 @@ FIELD_CASES = [
     ("dob-impossible", {"patient": patient(date_of_birth="1988-02-30")}, {"patient.date_of_birth"}),
     ("dob-ancient", {"patient": patient(date_of_birth="1066-10-14")}, {"patient.date_of_birth"}),
     ("dob-number", {"patient": patient(date_of_birth=19880412)}, {"patient.date_of_birth"}),
+    ("screening-list", {"screening": [False] * 5}, {"screening"}),
+    ("screening-string", {"screening": "no"}, {"screening"}),
+    ("screening-true", {"screening": True}, {"screening"}),
+    ("screening-too-many", {"screening": {f"k{n}": False for n in range(201)}}, {"screening"}),
+    ("answer-string", {"screening": {"pregnancy": "no"}}, {"screening.pregnancy"}),
+    ("answer-number", {"screening": {"pregnancy": 0}}, {"screening.pregnancy"}),
+    ("answer-null", {"screening": {"pregnancy": None}}, {"screening.pregnancy"}),
+    ("answer-object", {"screening": {"keloid": {"answer": False}}}, {"screening.keloid"}),
+    (
+        "answers-several",
+        {"screening": {"keloid": "yes", "pregnancy": [], "cold_sores": False}},
+        {"screening.keloid", "screening.pregnancy"},
+    ),
+    ("consent-list", {"consent": []}, {"consent"}),
+    ("consent-true", {"consent": True}, {"consent"}),
+    (
+        "consent-empty",
+        {"consent": {}},
+        {"consent.version", "consent.signed_name", "consent.agree"},
+    ),
+    ("consent-version-string", {"consent": consent(version="1")}, {"consent.version"}),
+    ("consent-version-bool", {"consent": consent(version=True)}, {"consent.version"}),
+    ("consent-version-zero", {"consent": consent(version=0)}, {"consent.version"}),
+    ("consent-version-float", {"consent": consent(version=1.5)}, {"consent.version"}),
+    ("consent-agree-string", {"consent": consent(agree="yes")}, {"consent.agree"}),
+    ("consent-agree-number", {"consent": consent(agree=1)}, {"consent.agree"}),
+    ("consent-photos-string", {"consent": consent(photos="no")}, {"consent.photos"}),
+    ("consent-name-number", {"consent": consent(signed_name=5)}, {"consent.signed_name"}),
+    ("consent-name-blank", {"consent": consent(signed_name="  ")}, {"consent.signed_name"}),
+    ("consent-name-nul", {"consent": consent(signed_name="Alex\x00")}, {"consent.signed_name"}),
+    ("consent-name-long", {"consent": consent(signed_name="A" * 121)}, {"consent.signed_name"}),
     (
         "many-at-once",
-        {"start": 5, "patient": patient(phone="nope", email="nope")},
-        {"start", "patient.phone", "patient.email"},
+        {"start": 5, "patient": patient(phone="nope", email="nope"), "screening": 1},
+        {"start", "patient.phone", "patient.email", "screening"},
     ),
 ]
 
@@ -344,7 +384,7 @@ FIELD_CASES = [
 )
 def test_bad_field_is_a_422_naming_it_and_writes_nothing(client, clinic, db, overrides, fields):
     before = counts(db)
-    body = {k: v for k, v in booking_body(**overrides).items() if v is not None}
+    body = {k: v for k, v in {**complete(client), **overrides}.items() if v is not None}
     if "patient" in body and isinstance(body["patient"], dict):
         body["patient"] = {k: v for k, v in body["patient"].items() if v is not None}
 
@@ -365,13 +405,15 @@ def test_bad_field_is_a_422_naming_it_and_writes_nothing(client, clinic, db, ove
 
 
 def test_date_of_birth_today_is_accepted(client, clinic):
-    response = client.post(BOOKINGS, json=booking_body(patient=patient(date_of_birth="2026-03-02")))
+    response = client.post(
+        BOOKINGS, json=complete(client, patient=patient(date_of_birth="2026-03-02"))
+    )
 
     assert response.status_code == 201
 
 
 def test_null_optional_fields_mean_absent(client, clinic, db):
-    response = client.post(BOOKINGS, json=booking_body(practitioner_id=None, sms_opt_in=None))
+    response = client.post(BOOKINGS, json=complete(client, practitioner_id=None, sms_opt_in=None))
 
     assert response.status_code == 201
     assert db.session.get(Appointment, response.get_json()["id"]).patient.sms_opt_in is False
@@ -380,7 +422,7 @@ def test_null_optional_fields_mean_absent(client, clinic, db):
 def test_a_slot_that_is_not_on_the_grid_is_unavailable_with_alternatives(client, clinic, db):
     before = counts(db)
 
-    response = client.post(BOOKINGS, json=booking_body(start="2026-03-04T10:07:00+00:00"))
+    response = client.post(BOOKINGS, json=complete(client, start="2026-03-04T10:07:00+00:00"))
 
     assert response.status_code == 409
     assert response.get_json()["alternatives"]
@@ -408,8 +450,10 @@ def test_names_are_stored_verbatim(any_app, name):
 
     with any_app.app_context():
         make_clinic()
-        response = any_app.test_client().post(
-            BOOKINGS, json=booking_body(patient=patient(full_name=f"  {name} "))
+        client = any_app.test_client()
+        response = client.post(
+            BOOKINGS,
+            json=complete(client, service="microneedling", patient=patient(full_name=f"  {name} ")),
         )
 
         assert response.status_code == 201, response.get_json()
@@ -421,7 +465,7 @@ def test_names_are_stored_verbatim(any_app, name):
 def test_sql_like_email_is_stored_verbatim(client, clinic, db):
     email = "o'brien+test--1@example.co.uk"
 
-    response = client.post(BOOKINGS, json=booking_body(patient=patient(email=email)))
+    response = client.post(BOOKINGS, json=complete(client, patient=patient(email=email)))
 
     assert response.status_code == 201
     assert db.session.get(Appointment, response.get_json()["id"]).patient.email == email
@@ -433,7 +477,7 @@ def test_control_characters_never_reach_postgresql(any_app):
     with any_app.app_context():
         make_clinic()
         client = any_app.test_client()
-        response = client.post(BOOKINGS, json=booking_body(patient=patient(full_name="A\x00B")))
+        response = client.post(BOOKINGS, json=complete(client, patient=patient(full_name="A\x00B")))
         query = client.get(f"{AVAILABILITY}?service=a%00b&from=2026-03-02&to=2026-03-02")
 
         assert response.status_code == 422

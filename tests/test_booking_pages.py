@@ -49,7 +49,13 @@ def details_url(start: str = MON_10, practitioner: str = "", slug: str = "micron
     return f"/book/{slug}/details?{query}"
 
 
+def answer_names(page: str) -> list[str]:
+    """The health questions on a details page, in page order."""
+    return list(dict.fromkeys(re.findall(r'<input[^>]*name="(answer_[a-z0-9_]+)"', page)))
+
+
 def patient_form(page: str, **overrides) -> dict:
+    """What a patient with nothing to declare sends: every question "no", consent signed."""
     form = {
         "csrf_token": csrf_from(page),
         "full_name": "Sam Patel",
@@ -57,6 +63,14 @@ def patient_form(page: str, **overrides) -> dict:
         "email": "sam@example.com",
         "date_of_birth": "1985-06-30",
     }
+    form.update(dict.fromkeys(answer_names(page), "no"))
+    version = re.search(r'<input[^>]*name="consent_version"[^>]*value="([^"]*)"', page)
+    if version:
+        form.update(
+            consent_version=version.group(1),
+            signed_name=overrides.get("full_name") or form["full_name"],
+            agree="y",
+        )
     form.update(overrides)
     return {key: value for key, value in form.items() if value is not None}
 
@@ -278,6 +292,10 @@ def test_taken_time_offers_alternatives_and_keeps_the_details(client, clinic):
     assert response.status_code == 409
     assert "Sorry, that time has just been taken" in page
     assert 'value="Sam Patel"' in page and 'value="07911 123456"' in page
+    # The answers and the signature are kept too, so nothing has to be given twice.
+    assert re.search(r'<input[^>]*checked[^>]*name="answer_keloid"[^>]*value="no"', page)
+    assert re.search(r'<input[^>]*checked[^>]*name="agree"', page)
+    assert re.search(r'<input[^>]*name="signed_name"[^>]*value="Sam Patel"', page)
     alternatives = re.findall(r'<input[^>]*name="start"[^>]*value="([^"]+)"', page)
     assert alternatives
     assert MON_10 not in alternatives

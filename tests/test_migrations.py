@@ -22,11 +22,14 @@ def test_models_and_migrations_do_not_drift(request, backend):
         assert schema_drift(db.engine) == []
 
 
-def test_migrations_downgrade_and_upgrade_again_on_postgres(pg_app):
-    downgrade(revision="base")
-    upgrade()
-    names = sa.inspect(db.engine).get_table_names()
-    assert "appointment" in names
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_downgrade_and_upgrade_again(request, backend):
+    app = request.getfixturevalue("app" if backend == "sqlite" else "pg_app")
+    with app.app_context():
+        downgrade(revision="base")
+        assert "appointment" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+        assert schema_drift(db.engine) == []
 
 
 def test_postgres_has_the_overlap_exclusion_constraints(pg_app):

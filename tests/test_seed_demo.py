@@ -17,9 +17,14 @@ from sqlalchemy import func, select
 from clinic import create_app
 from clinic.booking.models import RELEASED_STATUSES, Appointment, AppointmentStatus
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.consent.models import SignedConsent
+from clinic.courses.models import Course
 from clinic.demo.seed import england_bank_holidays, next_bank_holiday
 from clinic.patients.models import Patient
+from clinic.screening.models import ReviewStatus, Screening
+from clinic.screening.services import review_queue
 from clinic.staff.models import StaffUser
+from clinic.visits.models import SessionRecord
 
 DEMO_PASSWORD = "demo password 2026"
 LONDON = ZoneInfo("Europe/London")
@@ -156,10 +161,12 @@ def test_seeded_diary_has_a_past_and_a_future(seeded, db, clock):
     assert max(a.start_at for a in future) > now + timedelta(days=21)
     today = now.astimezone(LONDON).date()
     assert any(a.start_at.astimezone(LONDON).date() == today for a in future)
-    # Past the booking notice the diary was filled through the booking service, by the desk.
+    # Past the booking notice the diary was filled through the booking service, by the desk,
+    # apart from the online bookings held for clinical review.
     booked = [a for a in future if a.start_at >= now + timedelta(hours=2)]
     assert len(booked) > 30
-    assert {a.source for a in booked} == {"desk"}
+    assert {a.source for a in booked if a.status != AppointmentStatus.NEEDS_REVIEW} == {"desk"}
+    assert {a.source for a in booked if a.status == AppointmentStatus.NEEDS_REVIEW} == {"online"}
 
 
 def test_demo_patients_have_real_mobile_numbers(seeded, db):
@@ -284,3 +291,89 @@ def test_bank_holidays_follow_the_england_and_wales_rules():
         (date(2022, 12, 27), "Christmas Day (substitute day)"),
     ]
     assert next_bank_holiday(date(2026, 12, 28)) == (date(2027, 1, 1), "New Year's Day")
+
+
+# --- screening, consent, session records and courses -------------------------------------
+
+
+def sign_in_as(app, email: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    client.post("/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token})
+    return client
+
+
+def test_seed_holds_two_online_bookings_for_review_one_of_them_soon(seeded, db, clock, app):
+    queue = review_queue()
+    assert len(queue) == 2
+    held = [db.session.get(Appointment, s.appointment_id) for s in queue]
+    assert {(a.status, a.source) for a in held} == {("needs_review", "online")}
+    assert all(s.flagged and s.outcome == "review" for s in queue)
+    hours = app.config["REVIEW_WARNING_HOURS"]
+    soon = [a for a in held if a.start_at <= clock.now() + timedelta(hours=hours)]
+    assert len(soon) == 1
+    # Each came with the patient's signature, as an online booking must.
+    for appointment in held:
+        assert db.session.scalar(
+            select(SignedConsent).where(SignedConsent.appointment_id == appointment.id)
+        )
+    desk = sign_in_as(app, "desk@example.com").get("/desk").get_data(as_text=True)
+    assert "1 booking in the next 48 hours still needs clinical review" in desk
+    assert soon[0].patient.full_name in desk
+
+
+def test_seed_books_a_course_of_six_sessions_every_four_weeks(seeded, db):
+    (course,) = db.session.scalars(select(Course)).all()
+    assert (course.template_key, course.sessions_planned) == ("four-weekly-6", 6)
+    sessions = db.session.scalars(
+        select(Appointment).where(Appointment.course_id == course.id).order_by(Appointment.start_at)
+    ).all()
+    assert [s.course_position for s in sessions] == [1, 2, 3, 4, 5, 6]
+    days = [s.start_at.astimezone(LONDON).date() for s in sessions]
+    assert all((b - a).days == 28 for a, b in zip(days, days[1:], strict=False))
+    assert {s.patient_id for s in sessions} == {course.patient_id}
+    assert {s.status for s in sessions} == {"booked"}
+    assert db.session.scalar(select(SignedConsent).where(SignedConsent.course_id == course.id))
+
+
+def test_seeded_treatments_held_so_far_have_their_clinical_record(seeded, db):
+    completed = db.session.scalars(
+        select(Appointment).where(
+            Appointment.status == AppointmentStatus.COMPLETED, Appointment.needles
+        )
+    ).all()
+    assert len(completed) > 20
+    for appointment in completed:
+        screening = db.session.scalar(
+            select(Screening).where(Screening.appointment_id == appointment.id)
+        )
+        assert screening is not None and screening.cleared
+        assert screening.created_at <= appointment.start_at
+        signature = db.session.scalar(
+            select(SignedConsent).where(SignedConsent.appointment_id == appointment.id)
+        )
+        assert signature is not None and signature.signed_at <= appointment.start_at
+        record = db.session.scalar(
+            select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
+        )
+        assert record is not None and record.areas and record.cartridge_lot
+        assert (record.prp_kit_lot != "") == appointment.service.uses_prp
+        assert appointment.checked_in_at < appointment.completed_at == appointment.end_at
+    reviewed = db.session.scalars(
+        select(Screening).where(Screening.review_status == ReviewStatus.APPROVED)
+    ).all()
+    assert reviewed and all(s.reviewed_by_id for s in reviewed)
+
+
+def test_the_staff_pages_open_on_the_seeded_clinic(seeded, db, app):
+    client = sign_in_as(app, "practitioner@example.com")
+    assert client.get("/review").status_code == 200
+    for screening in review_queue():
+        assert client.get(f"/review/{screening.id}").status_code == 200
+    course = db.session.scalar(select(Course))
+    assert client.get(f"/desk/courses/{course.id}").status_code == 200
+    for appointment in db.session.scalars(select(Appointment).limit(40)):
+        assert client.get(f"/desk/visits/{appointment.id}").status_code == 200
+    signature = db.session.scalar(select(SignedConsent))
+    assert client.get(f"/desk/visits/consents/{signature.id}").status_code == 200

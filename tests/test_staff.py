@@ -1,18 +1,19 @@
-"""Staff sign-in, the desk's day list, roles and the create-staff command."""
+"""Staff sign-in, the desk's day list and review warnings, roles and the create-staff command."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from clinic.booking.services import cancel
+from clinic.screening import services as screening_services
 from clinic.staff import services
 from clinic.staff.auth import roles_required, safe_next
 from clinic.staff.models import StaffUser
-from tests.factories import make_booking, make_clinic, patient_details
+from tests.factories import all_no, make_booking, make_clinic, patient_details
 
 PASSWORD = "correct horse battery"
 
@@ -267,6 +268,81 @@ def test_desk_refuses_a_malformed_day_with_a_400_page(client, day):
     assert "YYYY-MM-DD" in response.get_data(as_text=True) or "outside" in response.get_data(
         as_text=True
     )
+
+
+def test_desk_rows_link_to_the_visit_page_and_show_a_status_badge(client):
+    make_clinic(practitioners=1)
+    appointment = make_booking("consultation", datetime(2026, 3, 2, 11, 0, tzinfo=UTC))
+    make_staff()
+    sign_in(client)
+    (row,) = rows(client.get("/desk").get_data(as_text=True))
+    assert f'href="/desk/visits/{appointment.id}">Alex Morgan</a>' in row
+    assert '<span class="badge badge--booked">Booked</span>' in row
+
+
+def held_for_review(start, **patient):
+    answers = all_no("microneedling") | {"anticoagulant": True}
+    return make_booking(
+        "microneedling", start, screening=answers, patient=patient_details(**patient)
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "link"),
+    [("practitioner", "Open the review queue"), ("desk", "Please ask a practitioner")],
+)
+def test_desk_flags_unreviewed_bookings_starting_within_48_hours(client, role, link):
+    make_clinic(practitioners=2)
+    soon = held_for_review(datetime(2026, 3, 3, 16, 0, tzinfo=UTC), full_name="Soon Patient")
+    held_for_review(
+        datetime(2026, 3, 4, 9, 0, tzinfo=UTC),  # 49 hours away
+        full_name="Later Patient",
+        phone="+447911123009",
+    )
+    make_staff(role=role)
+    sign_in(client)
+    page = re.sub(r"\s+", " ", client.get("/desk?day=2026-03-03").get_data(as_text=True))
+    warning = page.split("<h1>", 1)[0]
+    assert "1 booking in the next 48 hours still needs clinical review" in warning
+    assert f'href="/desk/visits/{soon.id}"' in warning and "Soon Patient" in warning
+    assert "Later Patient" not in warning
+    assert link in warning and 'href="/review"' in warning
+    (row,) = rows(page)
+    assert "Needs clinical review" in row
+    later = rows(client.get("/desk?day=2026-03-04").get_data(as_text=True))
+    assert "Needs review" in later[0] and "Needs clinical review" not in later[0]
+
+
+def test_desk_stops_flagging_once_reviewed(client):
+    make_clinic(practitioners=1)
+    appointment = held_for_review(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    staff = make_staff()
+    sign_in(client)
+    assert "still needs clinical review" in client.get("/desk").get_data(as_text=True)
+    screening_services.approve(screening_services.latest_for(appointment).id, staff)
+    page = client.get("/desk").get_data(as_text=True)
+    assert "clinical review" not in page
+    assert "badge--confirmed" in page
+
+
+def test_desk_stops_flagging_once_the_visit_is_over(client, clock):
+    make_clinic(practitioners=1)
+    appointment = held_for_review(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    make_staff()
+    sign_in(client)
+    clock.set(appointment.end_at - timedelta(minutes=1))
+    assert "still needs clinical review" in client.get("/desk").get_data(as_text=True)
+    clock.set(appointment.end_at)
+    assert "clinical review" not in client.get("/desk").get_data(as_text=True)
+
+
+def test_desk_shows_no_review_warning_when_nothing_is_held(client):
+    make_clinic(practitioners=1)
+    make_booking("microneedling", datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    make_staff()
+    sign_in(client)
+    page = client.get("/desk").get_data(as_text=True)
+    assert "clinical review" not in page
 
 
 # --- create-staff -------------------------------------------------------------------------

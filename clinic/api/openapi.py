@@ -11,6 +11,7 @@ import copy
 from clinic.api import schemas
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.services import MAX_WINDOW_DAYS
+from clinic.screening.questions import UNDER_AGE
 
 VERSION = "1.0.0"
 
@@ -116,9 +117,98 @@ SCHEMAS: dict = {
             },
         },
     },
+    "Question": {
+        "type": "object",
+        "required": ["key", "text"],
+        "properties": {
+            "key": {
+                "type": "string",
+                "description": "Stable identifier; the key of the answer in `screening`.",
+            },
+            "text": {"type": "string", "description": "The question, to show as written."},
+        },
+    },
+    "ConsentForm": {
+        "type": "object",
+        "required": ["version", "title", "text", "sha256"],
+        "properties": {
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Send this back as `consent.version` when booking.",
+            },
+            "title": {"type": "string"},
+            "text": {
+                "type": "string",
+                "description": "Plain text; show it in full, keeping its line breaks.",
+            },
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "SHA-256 of `text` in UTF-8, hex; the signature records it.",
+            },
+        },
+    },
+    "Intake": {
+        "type": "object",
+        "required": ["questionnaire_version", "questions", "consent"],
+        "properties": {
+            "questionnaire_version": {"type": "integer", "minimum": 1},
+            "questions": {
+                "type": "array",
+                "description": "Every question the patient must answer yes or no, in order.",
+                "items": _ref("schemas", "Question"),
+            },
+            "consent": {
+                "description": "The form the patient must read and sign; null for a service "
+                "that does not needle (such as a consultation), which needs no consent.",
+                "oneOf": [_ref("schemas", "ConsentForm"), {"type": "null"}],
+            },
+        },
+    },
+    "ScreeningAnswers": {
+        "type": "object",
+        "description": "The patient's answer to each question of the service's intake, by "
+        "key: true for yes. Every question must be answered. Keys the questionnaire does not "
+        "know are ignored.",
+        "maxProperties": schemas.SCREENING_KEYS_MAX,
+        "additionalProperties": {"type": "boolean"},
+    },
+    "ConsentSignature": {
+        "type": "object",
+        "description": "The patient's signature of the intake's consent form. The address "
+        "and user agent of the request are recorded with it, and `sms_opt_in` as the "
+        "patient's choice about care texts.",
+        "required": ["version", "signed_name", "agree"],
+        "properties": {
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The intake's `consent.version`; an older one is refused.",
+            },
+            "signed_name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": schemas.FULL_NAME_MAX,
+                "description": "Typed by the patient; must match `patient.full_name` (case "
+                "and spacing aside).",
+            },
+            "agree": {
+                "type": "boolean",
+                "description": "Must be true: the patient has read the form and agrees.",
+            },
+            "photos": {
+                "type": "boolean",
+                "default": False,
+                "description": "The patient agrees to clinical photographs.",
+            },
+        },
+    },
     "BookingRequest": {
         "type": "object",
-        "description": "Keys not listed here are ignored.",
+        "description": "Keys not listed here are ignored. Fetch "
+        "/services/{slug}/intake first: it lists the questions to answer and the consent to "
+        "sign.",
         "required": ["service", "start", "patient"],
         "properties": {
             "service": {
@@ -142,6 +232,16 @@ SCHEMAS: dict = {
                 "default": False,
                 "description": "The patient agrees to care texts about this visit.",
             },
+            "screening": {
+                **_ref("schemas", "ScreeningAnswers"),
+                "description": "Required: answers to every question of the intake, also for "
+                "a consultation (kept for the clinician; they never stop a consultation).",
+            },
+            "consent": {
+                **_ref("schemas", "ConsentSignature"),
+                "description": "Required for a service whose intake has a consent form; "
+                "ignored otherwise.",
+            },
         },
     },
     "Booking": {
@@ -159,7 +259,13 @@ SCHEMAS: dict = {
         ],
         "properties": {
             "id": {"type": "integer"},
-            "status": {"type": "string", "enum": [status.value for status in AppointmentStatus]},
+            "status": {
+                "type": "string",
+                "enum": [status.value for status in AppointmentStatus],
+                "description": "A new booking is `booked`, or `needs_review` when an answer "
+                "needs a clinician to look first: the time is held, and the clinic confirms "
+                "(`confirmed`) or cancels it (`cancelled`, asking the patient to call).",
+            },
             "service": {"type": "string", "description": "The service's slug."},
             "start": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
             "end": {"type": "string", "format": "date-time", "description": _LOCAL_TIME},
@@ -222,6 +328,35 @@ SCHEMAS: dict = {
             },
         ]
     },
+    "ScreeningBlockedError": {
+        "allOf": [
+            _ref("schemas", "Error"),
+            {
+                "type": "object",
+                "required": ["keys", "outcome", "phone"],
+                "properties": {
+                    "error": {"const": "screening_blocked"},
+                    "message": {
+                        "description": "A kind, plain explanation for the patient, with the "
+                        "clinic's phone number; show it as it is."
+                    },
+                    "keys": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "The question keys that stopped the booking; "
+                        f'"{UNDER_AGE}" when the patient is too young on the day of the visit.',
+                    },
+                    "outcome": {
+                        "type": "string",
+                        "enum": ["block", "defer"],
+                        "description": "block: the patient should call before booking; defer: "
+                        "the patient may book again once the condition has cleared.",
+                    },
+                    "phone": {"type": "string", "description": "The clinic's phone number."},
+                },
+            },
+        ]
+    },
     "ChangeNotAllowedError": {
         "allOf": [
             _ref("schemas", "Error"),
@@ -241,9 +376,47 @@ RESPONSES: dict = {
         "bad_request", "The request is malformed; `fields` names bad query parameters."
     ),
     "NotFound": _error("not_found", "No such service, or no such practitioner for it."),
-    "ValidationFailed": _error(
-        "validation_failed", "Some fields need fixing.", schema_name="ValidationError"
-    ),
+    "BookingRefused": {
+        "description": "Some fields need fixing (`validation_failed`, including unanswered "
+        "questions as `screening.<key>` and consent problems as `consent` or `consent.<field>`), "
+        "or the answers mean the visit cannot be booked online (`screening_blocked`). Nothing "
+        "is booked or kept in either case.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _ref("schemas", "ValidationError"),
+                        _ref("schemas", "ScreeningBlockedError"),
+                    ],
+                    "discriminator": {
+                        "propertyName": "error",
+                        "mapping": {
+                            "validation_failed": "#/components/schemas/ValidationError",
+                            "screening_blocked": "#/components/schemas/ScreeningBlockedError",
+                        },
+                    },
+                },
+                "examples": {
+                    "validation_failed": {
+                        "value": {
+                            "error": "validation_failed",
+                            "message": "...",
+                            "fields": {"consent.agree": ["..."]},
+                        }
+                    },
+                    "screening_blocked": {
+                        "value": {
+                            "error": "screening_blocked",
+                            "message": "...",
+                            "keys": ["pregnancy"],
+                            "outcome": "block",
+                            "phone": "+44 20 7946 0000",
+                        }
+                    },
+                },
+            }
+        },
+    },
     "SlotUnavailable": _error(
         "slot_unavailable",
         "The time is no longer free; `alternatives` lists nearby free times.",
@@ -272,6 +445,13 @@ RESPONSES: dict = {
 }
 
 PARAMETERS: dict = {
+    "ServiceSlug": {
+        "name": "slug",
+        "in": "path",
+        "required": True,
+        "description": "The service's slug, as in /services.",
+        "schema": {"type": "string", "maxLength": schemas.SERVICE_SLUG_MAX},
+    },
     "Token": {
         "name": "token",
         "in": "path",
@@ -296,6 +476,22 @@ PATHS: dict = {
                 "429": _ref("responses", "RateLimited"),
             },
         }
+    },
+    "/services/{slug}/intake": {
+        "parameters": [_ref("parameters", "ServiceSlug")],
+        "get": {
+            "operationId": "getServiceIntake",
+            "summary": "What the patient must answer and sign before booking a service",
+            "description": "Show every question (yes or no) and, when `consent` is not null, "
+            "the consent form to read and sign; send the answers and the signature with "
+            "POST /bookings. `consent` is null for a service that does not needle, such as a "
+            "consultation: it needs no consent, but its questions are still answered.",
+            "responses": {
+                "200": _json("Intake", "The questions and the consent form."),
+                "404": _ref("responses", "NotFound"),
+                "429": _ref("responses", "RateLimited"),
+            },
+        },
     },
     "/availability": {
         "get": {
@@ -349,7 +545,8 @@ PATHS: dict = {
             },
             "responses": {
                 "201": _booking_response(
-                    "Booked.",
+                    "Booked; `status` is `needs_review` when a clinician must clear an answer "
+                    "first.",
                     {
                         "Location": {
                             "description": "This booking under /bookings/{token}.",
@@ -361,7 +558,7 @@ PATHS: dict = {
                 "409": _ref("responses", "SlotUnavailable"),
                 "413": _ref("responses", "PayloadTooLarge"),
                 "415": _ref("responses", "UnsupportedMediaType"),
-                "422": _ref("responses", "ValidationFailed"),
+                "422": _ref("responses", "BookingRefused"),
                 "429": _ref("responses", "RateLimited"),
             },
         }

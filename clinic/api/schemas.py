@@ -5,6 +5,10 @@ or raises :class:`FieldErrors` with every problem at once, keyed by dotted path
 ("patient.phone"), so a client can mark each field. Keys a schema does not name are ignored, so
 clients written against a later version keep working. Adding a field (screening answers, consent)
 is one more entry in a mapping and one more argument where the values are used.
+
+Health answers are checked for shape only (an object of booleans); which questions must be
+answered, and what the answers decide, is clinic.screening's business. Error messages never
+repeat an answer.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from clinic.booking.services import (
     clinic_timezone,
 )
 from clinic.clock import utcnow
+from clinic.consent.services import ConsentInput
 from clinic.errors import DomainError, ValidationFailed
 from clinic.patients.phones import InvalidPhone, normalize_mobile
+from clinic.screening import questions
 
 # Limits shared with the OpenAPI document, so the two cannot drift apart.
 SERVICE_SLUG_MAX = 80
@@ -37,6 +43,9 @@ EMAIL_MAX = 254
 PHONE_RAW_MAX = 32
 DATETIME_MAX = 64
 RECORD_ID_MAX = 2**31 - 1
+# Far more than any questionnaire version asks; a bigger object is not a set of answers.
+SCREENING_KEYS_MAX = 200
+USER_AGENT_MAX = 300
 # Dates outside this range cannot be meant, and far-off ones overflow time-zone arithmetic.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
@@ -201,10 +210,37 @@ def record_id_text(raw: str) -> int:
     return record_id(int(raw))
 
 
+def storable(raw: str) -> str:
+    """``raw`` without the characters the database cannot store, for text nobody typed."""
+    return "".join(char for char in raw if unicodedata.category(char) not in _UNSTORABLE)
+
+
 def boolean(raw: Any) -> bool:
     if not isinstance(raw, bool):
         raise Invalid("Must be true or false.")
     return raw
+
+
+def screening_answers(raw: Any) -> dict[str, bool]:
+    """{question key: yes?} for the keys the current questionnaire knows; others are ignored.
+
+    Ignoring unknown keys lets a client send answers to a later questionnaire, and keeps
+    arbitrary client-chosen names out of error messages.
+    """
+    if not isinstance(raw, dict):
+        raise Invalid("Must be a JSON object of question keys to true or false.")
+    if len(raw) > SCREENING_KEYS_MAX:
+        raise Invalid(f"Must have at most {SCREENING_KEYS_MAX} answers.")
+    known = {question.key for question in questions.current().questions}
+    answers = {key: value for key, value in raw.items() if key in known}
+    errors = {
+        key: ["Must be true or false."]
+        for key, value in answers.items()
+        if not isinstance(value, bool)
+    }
+    if errors:
+        raise FieldErrors(errors)
+    return answers
 
 
 # --- request bodies -----------------------------------------------------------------------
@@ -243,6 +279,16 @@ PATIENT_FIELDS: dict[str, Field] = {
     "date_of_birth": Field(date_of_birth),
 }
 
+CONSENT_FIELDS: dict[str, Field] = {
+    "version": Field(record_id),
+    "signed_name": Field(text(FULL_NAME_MAX)),
+    # Agreement must be explicit: false is accepted here and refused by the consent rules, so
+    # the patient reads the same message whichever way they failed to agree.
+    "agree": Field(boolean),
+    # Clinical photos are a separate choice; leaving it out means no.
+    "photos": Field(boolean, required=False, default=False),
+}
+
 BOOKING_FIELDS: dict[str, Field] = {
     "service": Field(text(SERVICE_SLUG_MAX)),
     "start": Field(aware_datetime),
@@ -250,20 +296,40 @@ BOOKING_FIELDS: dict[str, Field] = {
     "patient": Field(nested(PATIENT_FIELDS)),
     # Care texts need an explicit yes: leaving the field out means no.
     "sms_opt_in": Field(boolean, required=False, default=False),
+    # Both optional here: the booking rules name each missing answer, and whether the service
+    # needs a consent at all.
+    "screening": Field(screening_answers, required=False),
+    "consent": Field(nested(CONSENT_FIELDS), required=False),
 }
 
 
-def booking_request(body: Mapping[str, Any]) -> BookingRequest:
+def booking_request(
+    body: Mapping[str, Any], *, ip_address: str | None = "", user_agent: str = ""
+) -> BookingRequest:
+    """The booking a body asks for; ``ip_address`` and ``user_agent`` go on the signature."""
     try:
         values = parse_fields(BOOKING_FIELDS, body)
     except FieldErrors as exc:
         raise ValidationFailed(exc.errors) from exc
+    consent = values["consent"]
     return BookingRequest(
         service_slug=values["service"],
         start=values["start"],
         patient=PatientDetails(**values["patient"]),
         practitioner_id=values["practitioner_id"],
         sms_opt_in=values["sms_opt_in"],
+        screening=values["screening"],
+        consent=None
+        if consent is None
+        else ConsentInput(
+            version=consent["version"],
+            signed_name=consent["signed_name"],
+            agree=consent["agree"],
+            photos=consent["photos"],
+            care_texts=values["sms_opt_in"],
+            ip_address=ip_address or "",
+            user_agent=storable(user_agent)[:USER_AGENT_MAX],
+        ),
     )
 
 

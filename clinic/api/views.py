@@ -7,6 +7,7 @@ Field names here are a contract; clinic/api/openapi.py documents every shape. Er
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,8 +19,11 @@ from clinic.booking import services, tokens
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.booking.slots import Slot
 from clinic.catalog.models import Service
+from clinic.clock import utcnow
 from clinic.errors import NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import limiter
+from clinic.screening import services as screening
+from clinic.web.cache import answer_cache
 from clinic.web.errors import json_error
 
 bp = Blueprint("api", __name__)
@@ -68,9 +72,30 @@ def list_services():
     return {"services": [_service_json(service) for service in services.online_services()]}
 
 
+@bp.get("/services/<slug>/intake")
+def service_intake(slug: str):
+    try:
+        slug = schemas.text(schemas.SERVICE_SLUG_MAX)(slug)
+    except schemas.Invalid as exc:
+        # A name no service could have (a NUL, say) must not reach the database.
+        raise NotFound("We do not offer that service online.") from exc
+    return screening.intake(services.service_by_slug(slug))
+
+
 @bp.get("/availability")
 def availability():
     query = schemas.availability_query(request.args)
+    # Free times change with the minute (minimum notice) and with bookings (which clear the
+    # cache); within that, the same question gets the same answer.
+    key = ("availability", query, utcnow().replace(second=0, microsecond=0))
+    body = answer_cache().get(key)
+    if body is None:
+        body = current_app.json.dumps(_availability(query))
+        answer_cache().put(key, body)
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _availability(query) -> dict:
     service = services.service_by_slug(query.service)
     zones = _zones(service)
     if query.practitioner_id is not None and query.practitioner_id not in zones:
@@ -87,8 +112,16 @@ def availability():
 
 @bp.post("/bookings")
 def create_booking():
-    booking = schemas.booking_request(schemas.json_object(request))
+    booking = schemas.booking_request(
+        schemas.json_object(request),
+        ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
     service = _service_for_booking(booking.service_slug, booking.practitioner_id)
+    if not service.needles:
+        # The intake offers no consent for a service that does not needle; one sent anyway
+        # was never shown to the patient, so it is not kept as their signature.
+        booking = replace(booking, consent=None)
     try:
         appointment = services.book(booking)
     except SlotUnavailable as exc:

@@ -1,10 +1,12 @@
 """Patient-facing booking forms: they check the shape of what was typed, nothing more.
 
-Whether a time is free, or a patient may have it, is the booking services' decision.
+Whether a time is free, whether the answers allow the booking and whether the signature matches
+the patient are the services' decisions.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -14,6 +16,8 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    RadioField,
+    SelectChoice,
     StringField,
     TelField,
     TextAreaField,
@@ -23,6 +27,7 @@ from wtforms.widgets import TextInput
 
 from clinic.booking.services import BookingRequest, PatientDetails, clinic_timezone
 from clinic.clock import utcnow
+from clinic.consent.services import ConsentInput
 from clinic.patients.phones import InvalidPhone, normalize_mobile
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120
@@ -59,6 +64,39 @@ class DayMonthYearField(DateField):
             raise ValueError("Enter the date as day/month/year, like 12/04/1988.") from exc
 
 
+PLEASE_ANSWER = "Please answer yes or no."
+# Question fields are named after the question's key, so a service error about
+# "screening.<key>" finds its question.
+ANSWER_PREFIX = "answer_"
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
+def _squash_spaces(value):
+    return " ".join(value.split()) if value else value
+
+
+class YesNoField(RadioField):
+    """A required yes/no question with neither answer chosen until the patient chooses one."""
+
+    def __init__(self, label=None, **kwargs):
+        super().__init__(
+            label,
+            validators=[InputRequired(PLEASE_ANSWER)],
+            choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+            invalid_choice_message=PLEASE_ANSWER,
+            **kwargs,
+        )
+
+    @property
+    def answer(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.data)
+
+    def pre_validate(self, form):
+        # An empty answer gets the required message once, not a second "not a valid choice".
+        if self.data:
+            super().pre_validate(form)
+
+
 class PatientDetailsForm(FlaskForm):
     full_name = StringField(
         "Full name",
@@ -66,7 +104,7 @@ class PatientDetailsForm(FlaskForm):
             DataRequired("Please enter your full name."),
             Length(max=120, message="Please shorten your name to 120 characters."),
         ],
-        filters=[lambda value: " ".join(value.split()) if value else value],
+        filters=[_squash_spaces],
     )
     mobile = TelField(
         "Mobile number",
@@ -90,6 +128,10 @@ class PatientDetailsForm(FlaskForm):
     )
     sms_opt_in = BooleanField("Yes, text me about my appointment and aftercare", default=False)
 
+    # Set by details_form for the chosen service.
+    question_keys: tuple[str, ...] = ()
+    asks_consent = False
+
     # Filled in by validate_mobile: the number as the clinic stores it.
     phone_e164: str = ""
 
@@ -110,8 +152,20 @@ class PatientDetailsForm(FlaskForm):
         if field.data < today - timedelta(days=round(OLDEST_PLAUSIBLE_AGE_YEARS * 365.25)):
             raise ValidationError("Please check the year of your date of birth.")
 
+    def questions(self) -> list[YesNoField]:
+        return [self[ANSWER_PREFIX + key] for key in self.question_keys]
+
+    def unanswered(self) -> list[YesNoField]:
+        return [question for question in self.questions() if question.errors]
+
     def booking_request(
-        self, service_slug: str, start: datetime, practitioner_id: int | None
+        self,
+        service_slug: str,
+        start: datetime,
+        practitioner_id: int | None,
+        *,
+        ip_address: str = "",
+        user_agent: str = "",
     ) -> BookingRequest:
         return BookingRequest(
             service_slug=service_slug,
@@ -124,12 +178,39 @@ class PatientDetailsForm(FlaskForm):
                 email=self.email.data or "",
                 date_of_birth=self.date_of_birth.data,
             ),
+            screening={
+                key: question.answer
+                for key, question in zip(self.question_keys, self.questions(), strict=True)
+                if question.answer is not None
+            },
+            consent=self._consent(ip_address, user_agent) if self.asks_consent else None,
+        )
+
+    def _consent(self, ip_address: str, user_agent: str) -> ConsentInput:
+        raw = (self.consent_version.data or "").strip()
+        return ConsentInput(
+            # A missing or mangled version cannot be the current one; the service says so.
+            version=int(raw) if _VERSION.fullmatch(raw) else 0,
+            signed_name=self.signed_name.data or "",
+            agree=bool(self.agree.data),
+            photos=bool(self.photos.data),
+            care_texts=bool(self.sms_opt_in.data),
+            ip_address=ip_address,
+            user_agent=user_agent,
         )
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         """Attach the services' field messages to the boxes they are about; return the rest."""
         boxes = {"full_name": self.full_name, "phone": self.mobile, "email": self.email}
         boxes["date_of_birth"] = self.date_of_birth
+        for key, question in zip(self.question_keys, self.questions(), strict=True):
+            boxes[f"screening.{key}"] = question
+        if self.asks_consent:
+            boxes["consent.signed_name"] = self.signed_name
+            boxes["consent.agree"] = self.agree
+        if "consent.version" in errors and self.asks_consent:
+            # The agreement was given to a text the page no longer shows: ask for it afresh.
+            self.agree.data = False
         general = []
         for name, messages in errors.items():
             if name in boxes:
@@ -137,6 +218,49 @@ class PatientDetailsForm(FlaskForm):
             else:
                 general.extend(messages)
         return general
+
+
+def details_form(intake: dict) -> PatientDetailsForm:
+    """The details form for one service: its own health questions and, if it needles, consent.
+
+    ``intake`` is what clinic.screening.services.intake returns for the service.
+    """
+    fields: dict = {
+        ANSWER_PREFIX + question["key"]: YesNoField(question["text"])
+        for question in intake["questions"]
+    }
+    if intake["consent"]:
+        # Created after the questions so the fields keep the page's order.
+        fields.update(
+            consent_version=HiddenField(),
+            signed_name=StringField(
+                "Type your full name to sign",
+                validators=[DataRequired("Please type your full name to sign.")],
+                filters=[_squash_spaces],
+                description="The same full name you gave above.",
+            ),
+            agree=BooleanField(
+                "I have read and agree to the consent form above",
+                validators=[
+                    DataRequired("Please confirm that you agree, or call us with any questions.")
+                ],
+            ),
+            photos=BooleanField(
+                "Yes, clinical photos of my scalp may be taken for my record",
+                description="Optional. Photos help track your progress. They are never used "
+                "for marketing, and saying no does not affect your treatment.",
+            ),
+        )
+    form_class = type(
+        "ServiceDetailsForm",
+        (PatientDetailsForm,),
+        {
+            "question_keys": tuple(question["key"] for question in intake["questions"]),
+            "asks_consent": bool(intake["consent"]),
+            **fields,
+        },
+    )
+    return form_class()
 
 
 class CancelForm(FlaskForm):

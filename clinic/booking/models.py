@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.catalog.models import Practitioner, Room, Service
@@ -12,6 +12,7 @@ from clinic.patients.models import Patient
 
 
 class AppointmentStatus(enum.StrEnum):
+    NEEDS_REVIEW = "needs_review"  # held; a practitioner must clear the screening first
     BOOKED = "booked"
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
@@ -24,7 +25,11 @@ class AppointmentStatus(enum.StrEnum):
 # (such as one for bookings awaiting review) hold time by default.
 RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 # The patient may still change these themselves.
-CHANGEABLE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+CHANGEABLE_STATUSES = (
+    AppointmentStatus.NEEDS_REVIEW,
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+)
 
 
 class BookingSource(enum.StrEnum):
@@ -52,6 +57,13 @@ class Appointment(db.Model):
     created_at = mapped_column(UTCDateTime(), nullable=False)
     updated_at = mapped_column(UTCDateTime(), nullable=False)
     cancelled_at = mapped_column(UTCDateTime())
+    checked_in_at = mapped_column(UTCDateTime())
+    completed_at = mapped_column(UTCDateTime())
+    # "Has anything changed since your last visit?" answered yes at check-in: screening is
+    # re-opened until the patient is screened again.
+    rescreen_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), index=True)
+    course_position: Mapped[int | None]
 
     patient: Mapped[Patient] = relationship()
     service: Mapped[Service] = relationship()
@@ -61,7 +73,8 @@ class Appointment(db.Model):
     __table_args__ = (
         CheckConstraint("start_at < end_at AND end_at <= blocked_until", name="times_in_order"),
         CheckConstraint(
-            "status IN ('booked','confirmed','checked_in','completed','cancelled','no_show')",
+            "status IN ('needs_review','booked','confirmed','checked_in','completed',"
+            "'cancelled','no_show')",
             name="status_known",
         ),
         CheckConstraint("source IN ('online','desk')", name="source_known"),

@@ -6,17 +6,18 @@ clinic.errors) that the callers turn into messages and status codes.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.booking.models import (
     CHANGEABLE_STATUSES,
@@ -36,12 +37,24 @@ from clinic.booking.slots import (
     local_day_bounds,
     needling_gap_ok,
 )
-from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.catalog.models import (
+    Location,
+    Practitioner,
+    Room,
+    Service,
+    TimeOff,
+    practitioner_services,
+)
 from clinic.clock import utcnow
+from clinic.consent import services as consent_services
+from clinic.consent.services import ConsentInput
 from clinic.database import write_transaction
 from clinic.errors import ChangeNotAllowed, NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.screening import services as screening_services
+from clinic.screening.questions import Outcome
+from clinic.sms import outbox
 
 # No appointment blocks time for longer than this; it bounds the look-back when loading the
 # appointments around a window, so the query reads the window and not the whole history.
@@ -65,13 +78,23 @@ class BookingRequest:
     practitioner_id: int | None = None
     sms_opt_in: bool = False
     source: str = BookingSource.ONLINE
+    # Health answers {question key: yes?}; required online, optional at the desk (where the
+    # check-in gate asks for a screening later if none was given).
+    screening: Mapping[str, object] | None = None
+    # The signature given with the booking; required online for services that needle.
+    consent: ConsentInput | None = None
 
 
-def policy() -> BookingPolicy:
+def policy(source: str = BookingSource.ONLINE) -> BookingPolicy:
+    """The booking rules for a channel. The desk books by phone and plans courses, so it may
+    book at short notice and further ahead than patients online."""
     config = current_app.config
+    online = source == BookingSource.ONLINE
     return BookingPolicy(
-        min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
-        horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]),
+        min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"] if online else 0),
+        horizon=timedelta(
+            days=config["BOOKING_HORIZON_DAYS"] if online else config["DESK_HORIZON_DAYS"]
+        ),
         step=timedelta(minutes=config["BOOKING_SLOT_STEP_MINUTES"]),
         needling_gap_days=config["NEEDLING_MIN_GAP_DAYS"],
     )
@@ -99,8 +122,9 @@ def service_by_slug(slug: str, *, online_only: bool = True) -> Service:
 def practitioners_for(service: Service) -> list[Practitioner]:
     query = (
         select(Practitioner)
-        .where(Practitioner.active, Practitioner.services.contains(service))
-        .options(selectinload(Practitioner.working_hours))
+        .join(practitioner_services, practitioner_services.c.practitioner_id == Practitioner.id)
+        .where(Practitioner.active, practitioner_services.c.service_id == service.id)
+        .options(selectinload(Practitioner.working_hours), joinedload(Practitioner.location))
         .order_by(Practitioner.id)
     )
     return list(db.session.scalars(query))
@@ -114,6 +138,7 @@ def find_slots(
     practitioner_id: int | None = None,
     patient: Patient | None = None,
     ignore_appointment_id: int | None = None,
+    source: str = BookingSource.ONLINE,
 ) -> list[Slot]:
     """Bookable slots for a service over local days first_day..last_day (inclusive)."""
     if last_day < first_day:
@@ -128,7 +153,7 @@ def find_slots(
         by_location[practitioner.location_id].append(practitioner)
 
     now = utcnow()
-    rules = policy()
+    rules = policy(source)
     slots: list[Slot] = []
     for location_id, staff in by_location.items():
         location = db.session.get(Location, location_id)
@@ -243,38 +268,123 @@ def alternatives_near(service: Service, start: datetime, *, limit: int = 6, **kw
 
 
 def book(request: BookingRequest) -> Appointment:
-    """Hold the slot for the patient, or raise SlotUnavailable / ValidationFailed."""
-    service = service_by_slug(request.service_slug, online_only=request.source == "online")
-    start = _aware(request.start)
-    location_id = _check_start_window(service, start)
-    try:
-        with write_transaction("booking", location_id):
-            patient = _find_or_create_patient(request.patient, request.sms_opt_in, request.source)
-            slot = _claim(service, start, request.practitioner_id, patient, None)
-            now = utcnow()
-            appointment = Appointment(
-                patient=patient,
-                service=service,
-                practitioner_id=slot.practitioner_id,
-                room_id=slot.room_id,
-                location_id=location_id,
-                start_at=slot.start,
-                end_at=slot.end,
-                blocked_until=slot.blocked_until,
-                status=AppointmentStatus.BOOKED,
-                source=request.source,
-                needles=service.needles,
-                manage_key=secrets.token_hex(16),
-                created_at=now,
-                updated_at=now,
+    """Screen, then hold the slot for the patient.
+
+    Raises ScreeningStopped (BLOCK/DEFER: nothing is written), ValidationFailed (missing answers,
+    consent, rules), SlotUnavailable or NotFound. A REVIEW answer books as needs_review.
+    """
+    online = request.source == BookingSource.ONLINE
+    service = service_by_slug(request.service_slug, online_only=online)
+    start = require_aware(request.start)
+    location_id = check_start_window(service, start, request.source)
+    answers = dict(request.screening or {})
+    screening = _screen(service, start, request, answers, location_id)
+    with conflicts_mean_taken(), write_transaction("booking"):
+        patient = _find_or_create_patient(request.patient, request.sms_opt_in, request.source)
+        status = (
+            AppointmentStatus.NEEDS_REVIEW
+            if screening is not None and screening.outcome is Outcome.REVIEW
+            else AppointmentStatus.BOOKED
+        )
+        appointment = hold(
+            service,
+            start,
+            request.practitioner_id,
+            patient,
+            source=request.source,
+            status=status,
+        )
+        if screening is not None:
+            screening_services.record(
+                patient, appointment, service, answers, screening, source=request.source
             )
-            db.session.add(appointment)
-            db.session.flush()
-    except IntegrityError as exc:
-        # PostgreSQL's exclusion constraints caught an overlap the lock did not (a write that
-        # bypassed this service, say): the slot is taken, and nothing was written.
-        raise SlotUnavailable("That time has just been taken.") from exc
+        if request.consent is not None and service.needles:
+            # Only a needling service shows (and so can carry) a consent form; _screen has
+            # checked it.
+            consent_services.sign(patient, request.consent, appointment=appointment)
+        outbox.plan_for_booking(appointment)
     return appointment
+
+
+@contextlib.contextmanager
+def conflicts_mean_taken(message: str = "That time has just been taken."):
+    """Database refusals of a booking write mean the slot is taken: PostgreSQL's exclusion
+    constraints caught an overlap (a write that bypassed these services, say), or two writers
+    deadlocked on them. Nothing was written; the caller answers 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise SlotUnavailable(message) from exc
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):
+            raise SlotUnavailable(message) from exc
+        raise
+
+
+def hold(
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None,
+    patient: Patient,
+    *,
+    source: str,
+    status: str = AppointmentStatus.BOOKED,
+    course_id: int | None = None,
+    course_position: int | None = None,
+) -> Appointment:
+    """Claim the slot and add the appointment, inside the caller's write transaction."""
+    slot = _claim(service, start, practitioner_id, patient, None, source=source)
+    now = utcnow()
+    appointment = Appointment(
+        patient=patient,
+        service=service,
+        practitioner_id=slot.practitioner_id,
+        room_id=slot.room_id,
+        # The chosen practitioner's location: availability reads appointments per location.
+        location_id=db.session.get(Practitioner, slot.practitioner_id).location_id,
+        start_at=slot.start,
+        end_at=slot.end,
+        blocked_until=slot.blocked_until,
+        status=status,
+        source=source,
+        needles=service.needles,
+        manage_key=secrets.token_hex(16),
+        course_id=course_id,
+        course_position=course_position,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment
+
+
+def _screen(service, start, request: BookingRequest, answers, location_id):
+    """Decide from the answers before anything is held; field errors for what is missing.
+
+    Online, answers are required (and a consent for a needling service); at the desk they are
+    optional, but whatever is given is checked the same way. None when nothing was screened.
+    """
+    online = request.source == BookingSource.ONLINE
+    location = db.session.get(Location, location_id)
+    visit_day = start.astimezone(ZoneInfo(location.timezone)).date()
+    result, errors = None, {}
+    if online or request.screening is not None:
+        try:
+            result = screening_services.assess(
+                service,
+                answers,
+                date_of_birth=request.patient.date_of_birth,
+                on=visit_day,
+                phone=location.phone,
+            )
+        except ValidationFailed as missing:
+            errors = dict(missing.errors)
+    if service.needles and (online or request.consent is not None):
+        errors.update(consent_services.check_input(request.consent, request.patient.full_name))
+    if errors:
+        raise ValidationFailed(errors, message="Please answer every question and sign the consent.")
+    return result
 
 
 def reschedule(
@@ -288,39 +398,50 @@ def reschedule(
         ensure_patient_can_change(appointment)
     elif appointment.status not in CHANGEABLE_STATUSES:
         raise ChangeNotAllowed("Only booked or confirmed visits can be moved.")
-    new_start = _aware(new_start)
-    service = appointment.service
-    location_id = _check_start_window(service, new_start)
-    preferred = practitioner_id or appointment.practitioner_id
-    try:
-        with write_transaction("booking", location_id):
-            db.session.refresh(appointment)
-            if appointment.status not in CHANGEABLE_STATUSES:
-                raise ChangeNotAllowed("This visit can no longer be moved.")
-            slot = _claim(
-                service,
-                new_start,
-                practitioner_id,
-                appointment.patient,
-                appointment.id,
-                prefer=preferred,
-            )
-            appointment.start_at = slot.start
-            appointment.end_at = slot.end
-            appointment.blocked_until = slot.blocked_until
-            appointment.practitioner_id = slot.practitioner_id
-            appointment.room_id = slot.room_id
-            appointment.location_id = location_id
-            appointment.updated_at = utcnow()
-    except IntegrityError as exc:
-        raise SlotUnavailable("That time has just been taken.") from exc
+    source = BookingSource.ONLINE if by_patient else BookingSource.DESK
+    new_start = require_aware(new_start)
+    check_start_window(appointment.service, new_start, source)
+    with conflicts_mean_taken(), write_transaction("booking"):
+        move(appointment, new_start, practitioner_id=practitioner_id, source=source)
+    return appointment
+
+
+def move(
+    appointment: Appointment,
+    new_start: datetime,
+    *,
+    practitioner_id: int | None = None,
+    source: str = BookingSource.DESK,
+) -> Appointment:
+    """Move a visit inside the caller's write transaction, keeping its practitioner if free."""
+    db.session.refresh(appointment)
+    if appointment.status not in CHANGEABLE_STATUSES:
+        raise ChangeNotAllowed("This visit can no longer be moved.")
+    slot = _claim(
+        appointment.service,
+        new_start,
+        practitioner_id,
+        appointment.patient,
+        appointment.id,
+        prefer=practitioner_id or appointment.practitioner_id,
+        source=source,
+    )
+    appointment.start_at = slot.start
+    appointment.end_at = slot.end
+    appointment.blocked_until = slot.blocked_until
+    appointment.practitioner_id = slot.practitioner_id
+    appointment.room_id = slot.room_id
+    appointment.location_id = db.session.get(Practitioner, slot.practitioner_id).location_id
+    appointment.updated_at = utcnow()
+    db.session.flush()
+    outbox.visit_moved(appointment)
     return appointment
 
 
 def cancel(appointment: Appointment, *, reason: str = "", by_patient: bool = True) -> Appointment:
     if by_patient:
         ensure_patient_can_change(appointment)
-    with write_transaction("booking", appointment.location_id):
+    with write_transaction("booking"):
         db.session.refresh(appointment)
         if appointment.status == AppointmentStatus.CANCELLED:
             return appointment  # cancelling twice is harmless
@@ -331,6 +452,7 @@ def cancel(appointment: Appointment, *, reason: str = "", by_patient: bool = Tru
         appointment.cancel_reason = (reason or "").strip()[:300]
         appointment.cancelled_at = now
         appointment.updated_at = now
+        outbox.visit_called_off(appointment, "visit cancelled")
     return appointment
 
 
@@ -360,15 +482,15 @@ def ensure_patient_can_change(appointment: Appointment) -> None:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _aware(value: datetime) -> datetime:
+def require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationFailed({"start": ["Give the time with its UTC offset."]})
     return value
 
 
-def _check_start_window(service: Service, start: datetime) -> int:
+def check_start_window(service: Service, start: datetime, source: str) -> int:
     """Refuse past, too-soon and too-far starts with a field message; return the location."""
-    rules = policy()
+    rules = policy(source)
     now = utcnow()
     if start < now:
         raise ValidationFailed({"start": ["That time has already passed; please choose another."]})
@@ -395,6 +517,7 @@ def _claim(
     ignore_appointment_id: int | None,
     *,
     prefer: int | None = None,
+    source: str = BookingSource.ONLINE,
 ) -> Slot:
     """Re-check inside the write lock that the slot is still free and return it."""
     tz = clinic_timezone()
@@ -407,6 +530,7 @@ def _claim(
             day,
             practitioner_id=practitioner_id,
             ignore_appointment_id=ignore_appointment_id,
+            source=source,
         )
         if slot.start == start
     ]
@@ -414,8 +538,8 @@ def _claim(
         raise SlotUnavailable("Sorry, that time is no longer free.")
     if service.needles:
         others = _needling_starts(patient, Interval(start, start), ignore_appointment_id)
-        if not needling_gap_ok(start, others, tz, policy().needling_gap_days):
-            days = policy().needling_gap_days
+        days = policy(source).needling_gap_days
+        if not needling_gap_ok(start, others, tz, days):
             raise ValidationFailed(
                 {
                     "start": [

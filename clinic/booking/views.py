@@ -23,12 +23,15 @@ from flask import (
 )
 
 from clinic.booking import services
-from clinic.booking.forms import CancelForm, PatientDetailsForm, RescheduleForm
+from clinic.booking.forms import CancelForm, RescheduleForm, details_form
 from clinic.booking.ics import appointment_ics, ics_filename
+from clinic.booking.models import AppointmentStatus
 from clinic.booking.slots import Slot
 from clinic.booking.tokens import appointment_from_token, manage_token, manage_url
 from clinic.clock import utcnow
-from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
+from clinic.errors import ChangeNotAllowed, ScreeningStopped, SlotUnavailable, ValidationFailed
+from clinic.screening import services as screening_services
+from clinic.screening.models import ReviewStatus
 from clinic.web.formatting import format_when
 
 bp = Blueprint("booking", __name__)
@@ -103,23 +106,58 @@ def details(slug: str):
     chosen = _practitioner_choice(services.practitioners_for(service))
     # After a clash the patient picks one of the offered times inside the form itself.
     start = _parse_start(request.form.get("start") or request.args.get("start"))
-    form = PatientDetailsForm()
+    intake = screening_services.intake(service)
+    form = details_form(intake)
 
     def page(status: int, **extra):
         return render_template(
-            "booking/details.html", service=service, chosen=chosen, start=start, form=form, **extra
+            "booking/details.html",
+            service=service,
+            chosen=chosen,
+            start=start,
+            form=form,
+            consent=intake["consent"],
+            consent_sections=_sections(intake["consent"]["text"]) if intake["consent"] else [],
+            **extra,
         ), status
 
     if not form.validate_on_submit():
         return page(422 if form.is_submitted() else 200)
+    booking = form.booking_request(
+        slug,
+        start,
+        _id(chosen),
+        ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string[:300],
+    )
     try:
-        appointment = services.book(form.booking_request(slug, start, _id(chosen)))
+        appointment = services.book(booking)
+    except ScreeningStopped as exc:
+        # Nothing was booked or stored. The page repeats only the service's general message,
+        # never which answer stopped it: it may be read over the patient's shoulder.
+        return render_template("booking/stopped.html", service=service, stop=exc), exc.status
     except SlotUnavailable:
         alternatives = services.alternatives_near(service, start, practitioner_id=_id(chosen))
         return page(409, taken=True, alternatives=[slot.start for slot in alternatives])
     except ValidationFailed as exc:
         return page(422, problems=form.add_service_errors(exc.errors))
     return redirect(url_for(".confirmed", token=manage_token(appointment)), code=303)
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """Split a consent text into (heading, paragraph) pairs for reading on any screen width.
+
+    Each block of the stored text is a heading line followed by its hard-wrapped paragraph; a
+    one-line block is a paragraph without a heading.
+    """
+    sections = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if len(lines) == 1:
+            sections.append(("", lines[0]))
+        elif lines:
+            sections.append((lines[0], " ".join(lines[1:])))
+    return sections
 
 
 # --- managing a booking --------------------------------------------------------------------
@@ -227,10 +265,15 @@ def reschedule_submit(token: str):
 
 
 def _manage_page(appointment, token: str, *, problem=None, cancel_form=None, status=200):
+    screening = screening_services.latest_for(appointment)
     return render_template(
         "booking/manage.html",
         appointment=appointment,
         token=token,
+        # The clinician's note stays inside the clinic; the patient is only asked to call.
+        declined_after_review=appointment.status == AppointmentStatus.CANCELLED
+        and screening is not None
+        and screening.review_status == ReviewStatus.DECLINED,
         can_change=services.patient_can_change(appointment),
         change_deadline=services.patient_change_deadline(appointment),
         cancel_form=cancel_form or CancelForm(formdata=None),

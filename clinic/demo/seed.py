@@ -1,8 +1,10 @@
 """``flask seed-demo``: a believable small clinic to click through, with a few weeks of diary.
 
-The set-up (location, services, people, hours, closures, accounts and the diary up to now) is
-written in one transaction. Appointments from now on are booked through the booking service,
-one at a time, so they obey exactly the rules a real booking does.
+The set-up (location, services, people, hours, closures, accounts and the diary up to now, with
+the screenings, signatures and session records of the visits already held) is written in one
+transaction. Appointments from now on are booked through the booking and course services, one
+at a time, so they obey exactly the rules a real booking does: two online bookings wait for
+clinical review (one of them soon enough for the desk's warning) and one patient has a course.
 """
 
 from __future__ import annotations
@@ -35,13 +37,24 @@ from clinic.booking.services import (
 from clinic.booking.slots import local_day_bounds, needling_gap_ok
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.clock import utcnow
+from clinic.consent import services as consent_services
+from clinic.consent import texts as consent_texts
+from clinic.consent.models import SignedConsent
+from clinic.consent.services import ConsentInput
+from clinic.courses.services import CourseRequest, book_course
+from clinic.courses.services import sessions as course_sessions
 from clinic.database import write_transaction
 from clinic.errors import SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.patients.phones import normalize_mobile
-from clinic.staff.models import Role
+from clinic.screening import questions
+from clinic.screening.models import ReviewStatus, Screening
+from clinic.screening.questions import Outcome
+from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.staff.models import Role, StaffUser
 from clinic.staff.services import build_staff
+from clinic.visits.models import ADD_ONS, AREAS, DEVICES, SessionRecord
 
 # A fixed seed: the same day gives the same diary, so a demo can be rebuilt and compared.
 SEED = 20260302
@@ -157,6 +170,37 @@ LAST_NAMES = [
 ]  # fmt: skip
 CANCEL_REASONS = ["Called to rearrange", "Work clash", "Travel plans changed", ""]
 
+# Online bookings held for review: (service, questions answered yes, window in hours from now).
+# The first starts within the desk's REVIEW_WARNING_HOURS (48 by default), so it is flagged.
+REVIEW_BOOKINGS = [
+    ("microneedling", {"anticoagulant"}, (2, 40)),
+    ("microneedling-prp", {"isotretinoin_6m", "prp_relative"}, (5 * 24, 12 * 24)),
+]
+# REVIEW questions some past patients answered yes to, before a practitioner cleared them.
+PAST_REVIEW_KEYS = ["metal_allergy", "cold_sores", "scalp_dermatosis", "anticoagulant"]
+COURSE_TEMPLATE = "four-weekly-6"
+SESSION_NOTES = [
+    "",
+    "",
+    "Tolerated well.",
+    "Mild pinpoint bleeding at the crown, settled with pressure.",
+    "Patient asked for a short pause midway; completed without problems.",
+    "Aftercare explained; patient happy to continue the plan.",
+]
+ONLINE_BROWSERS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/122.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/122.0.0.0 Safari/537.36",
+]
+# Signatures come from documentation addresses (RFC 5737); the desk's are made on its tablet.
+DESK_BROWSER = (
+    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+
 
 @click.command("seed-demo")
 @click.option(
@@ -264,19 +308,26 @@ def seed_demo(password: str) -> Summary:
 
         off = _time_off(location, practitioners, today, tz)
         db.session.add_all(off)
-        logins = _staff_accounts(password, practitioners[0])
+        logins, accounts = _staff_accounts(password, practitioners[0])
         patients = _patients(rng, now)
         db.session.add_all(patients)
         db.session.flush()
 
         cutoff = now + policy().min_notice
+        held: list[Appointment] = []
         for day in _days(today - timedelta(days=PAST_DAYS), today):
             for practitioner in practitioners:
-                _fill_past_day(
+                held += _fill_past_day(
                     rng, diary, day, practitioner, rooms, patients, off, now, cutoff, location
                 )
+        db.session.flush()
+        _clinical_records(rng, held, accounts[Role.PRACTITIONER])
         _write_logins(logins)
 
+    # Booked before the everyday diary so that they find room near the start of it.
+    for slug, yes, window in REVIEW_BOOKINGS:
+        _book_for_review(rng, diary, services[slug], yes, window, patients)
+    _book_course(rng, diary, services["microneedling"], patients, accounts[Role.DESK])
     for day in _days(today, today + timedelta(days=FUTURE_DAYS)):
         for _ in range(_bookings_wanted(rng, (day - today).days)):
             _book_future(rng, diary, day, services, patients)
@@ -324,10 +375,10 @@ def _time_off(location, practitioners, today: date, tz: ZoneInfo) -> list[TimeOf
     ]
 
 
-def _staff_accounts(password: str, linked: Practitioner) -> str:
-    lines = []
+def _staff_accounts(password: str, linked: Practitioner) -> tuple[str, dict[Role, StaffUser]]:
+    lines, accounts = [], {}
     for email, name, role in STAFF:
-        build_staff(
+        accounts[role] = build_staff(
             email=email,
             name=name or linked.name,
             role=role,
@@ -335,7 +386,8 @@ def _staff_accounts(password: str, linked: Practitioner) -> str:
             practitioner_id=linked.id if role == Role.PRACTITIONER else None,
         )
         lines.append(f"  {role.value:<13} {email:<26} password: {password}")
-    return "\n".join(lines) + "\n"
+    db.session.flush()
+    return "\n".join(lines) + "\n", accounts
 
 
 def _patients(rng: random.Random, now: datetime) -> list[Patient]:
@@ -370,8 +422,9 @@ def _days(first: date, last: date) -> list[date]:
 
 def _fill_past_day(
     rng, diary: _Diary, day, practitioner, rooms, patients, off, now, cutoff, location
-) -> None:
+) -> list[Appointment]:
     """Lay out one practitioner's day back to back with gaps, until the booking cut-off."""
+    placed: list[Appointment] = []
     step = timedelta(minutes=15)
     weights = [SERVICE_WEIGHTS[s.slug] for s in practitioner.services]
     for block in practitioner.working_hours:
@@ -393,13 +446,14 @@ def _fill_past_day(
             if room is None or index is None or _is_off(off, practitioner.id, start, until):
                 start += step
                 continue
-            db.session.add(
-                _past_appointment(
-                    rng, patients[index], service, practitioner, room, location, start, now
-                )
+            appointment = _past_appointment(
+                rng, patients[index], service, practitioner, room, location, start, now
             )
+            db.session.add(appointment)
+            placed.append(appointment)
             diary.record(index, start, room.id, until, service.needles)
             start += math.ceil((until - start) / step) * step  # back on the block's grid
+    return placed
 
 
 def _past_appointment(rng, patient, service, practitioner, room, location, start, now):
@@ -417,6 +471,9 @@ def _past_appointment(rng, patient, service, practitioner, room, location, start
     cancelled_at = None
     if status == AppointmentStatus.CANCELLED:
         cancelled_at = max(created, start - timedelta(hours=rng.randint(2, 72)))
+    checked_in_at = None
+    if status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
+        checked_in_at = start - timedelta(minutes=rng.randint(2, 12))
     return Appointment(
         patient=patient,
         service=service,
@@ -434,6 +491,192 @@ def _past_appointment(rng, patient, service, practitioner, room, location, start
         created_at=created,
         updated_at=cancelled_at or created,
         cancelled_at=cancelled_at,
+        checked_in_at=checked_in_at,
+        completed_at=end if status == AppointmentStatus.COMPLETED else None,
+    )
+
+
+# --- the clinical record of visits already held ----------------------------------------------
+
+
+def _clinical_records(rng, held: list[Appointment], practitioner_account: StaffUser) -> None:
+    """Every treatment that went ahead had a cleared screening, a signature and, once done, a
+    session record; a few screenings needed a practitioner's review first."""
+    form = consent_services.current_form()
+    questionnaire = questions.current()
+    for appointment in held:
+        if not appointment.needles or appointment.status not in (
+            AppointmentStatus.CHECKED_IN,
+            AppointmentStatus.COMPLETED,
+        ):
+            continue
+        service = appointment.service
+        asked = [q.key for q in questions_for(questionnaire, ServiceProfile.of(service))]
+        # Online bookings answered when booking; desk bookings at the desk before the session.
+        online = appointment.source == BookingSource.ONLINE
+        answered_at = appointment.created_at if online else appointment.checked_in_at
+        flagged = [rng.choice(PAST_REVIEW_KEYS)] if rng.random() < 0.08 else []
+        screening = Screening(
+            patient_id=appointment.patient.id,
+            appointment_id=appointment.id,
+            service_id=service.id,
+            questionnaire_version=questionnaire.version,
+            answers={key: key in flagged for key in asked},
+            asked=asked,
+            flagged=flagged,
+            outcome=Outcome.REVIEW if flagged else Outcome.CLEAR,
+            source=appointment.source,
+            created_at=answered_at,
+            review_status=ReviewStatus.APPROVED if flagged else ReviewStatus.NOT_NEEDED,
+        )
+        if flagged:
+            screening.reviewed_by_id = practitioner_account.id
+            screening.reviewed_at = min(
+                answered_at + timedelta(hours=rng.randint(1, 20)), appointment.checked_in_at
+            )
+        db.session.add(screening)
+        db.session.add(
+            SignedConsent(
+                patient_id=appointment.patient.id,
+                consent_form_id=form.id,
+                appointment_id=appointment.id,
+                form_version=form.version,
+                form_sha256=form.sha256,
+                signed_name=appointment.patient.full_name,
+                agreed=True,
+                clinical_photos=rng.random() < 0.8,
+                care_texts=appointment.patient.sms_opt_in,
+                signed_at=answered_at,
+                ip_address=f"198.51.100.{rng.randint(2, 250)}" if online else "192.0.2.10",
+                user_agent=rng.choice(ONLINE_BROWSERS) if online else DESK_BROWSER,
+            )
+        )
+        if appointment.status == AppointmentStatus.COMPLETED:
+            db.session.add(_session_record(rng, appointment, practitioner_account))
+
+
+def _session_record(rng, appointment: Appointment, account: StaffUser) -> SessionRecord:
+    service = appointment.service
+    return SessionRecord(
+        appointment_id=appointment.id,
+        practitioner_id=appointment.practitioner_id,
+        device=rng.choice(DEVICES),
+        needle_depth_mm=rng.choice([0.5, 0.75, 1.0, 1.25, 1.5]),
+        areas=sorted(rng.sample(AREAS, rng.randint(1, 3)), key=AREAS.index),
+        numbing_used=service.uses_numbing,
+        add_ons=[name for name in ADD_ONS if name in service.ingredients],
+        cartridge_lot=f"NC{rng.randint(24000, 24999)}",
+        prp_kit_lot=f"PK-{rng.randint(100, 999)}" if service.uses_prp else "",
+        notes=rng.choice(SESSION_NOTES),
+        recorded_at=appointment.end_at,
+        # The demo's practitioner account belongs to one practitioner; the others' records
+        # were written by colleagues without demo logins.
+        recorded_by_id=account.id
+        if account.practitioner_id == appointment.practitioner_id
+        else None,
+    )
+
+
+# --- bookings waiting for review, and a course -------------------------------------------------
+
+
+def _book_for_review(rng, diary: _Diary, service: Service, yes, window, patients) -> None:
+    """An online booking whose answers need a practitioner's review before it is confirmed."""
+    now = utcnow()
+    earliest, latest = (now + timedelta(hours=hours) for hours in window)
+    first_day, last_day = (moment.astimezone(diary.tz).date() for moment in (earliest, latest))
+    slots = [
+        slot for slot in find_slots(service, first_day, last_day) if earliest <= slot.start < latest
+    ]
+    for slot in rng.sample(slots, len(slots)):
+        index = diary.patient_for(rng, patients, slot.start, service.needles)
+        if index is None:
+            continue
+        patient = patients[index]
+        details = _details(patient)
+        answers = {
+            q.key: q.key in yes
+            for q in questions_for(questions.current(), ServiceProfile.of(service))
+        }
+        consent = ConsentInput(
+            version=consent_texts.CURRENT_VERSION,
+            signed_name=patient.full_name,
+            agree=True,
+            photos=True,
+            care_texts=patient.sms_opt_in,
+            ip_address=f"198.51.100.{rng.randint(2, 250)}",
+            user_agent=rng.choice(ONLINE_BROWSERS),
+        )
+        request = BookingRequest(
+            service_slug=service.slug,
+            start=slot.start,
+            patient=details,
+            practitioner_id=slot.practitioner_id,
+            sms_opt_in=patient.sms_opt_in,
+            source=BookingSource.ONLINE,
+            screening=answers,
+            consent=consent,
+        )
+        try:
+            book(request)
+        except (SlotUnavailable, ValidationFailed):
+            continue
+        diary.record(index, slot.start, slot.room_id, slot.blocked_until, service.needles)
+        return
+
+
+def _book_course(rng, diary: _Diary, service: Service, patients, desk_account: StaffUser) -> None:
+    """One patient starts a course of six sessions every four weeks, planned at the desk, with
+    the course's consent signed there and then."""
+    now = utcnow()
+    today = now.astimezone(diary.tz).date()
+    for index in rng.sample(range(len(patients)), len(patients)):
+        treatments = diary.patient_needling[index]
+        if any(start > now for start in treatments):
+            continue  # someone with no treatment booked yet
+        patient = patients[index]
+        for day in _days(today + timedelta(days=3), today + timedelta(days=10)):
+            for slot in find_slots(service, day, day, patient=patient, source=BookingSource.DESK):
+                if not needling_gap_ok(slot.start, treatments, diary.tz, diary.gap_days):
+                    break  # the same for every time that day
+                request = CourseRequest(
+                    patient_id=patient.id,
+                    service_slug=service.slug,
+                    template_key=COURSE_TEMPLATE,
+                    first_start=slot.start,
+                    practitioner_id=slot.practitioner_id,
+                )
+                try:
+                    course = book_course(request, desk_account)
+                except (SlotUnavailable, ValidationFailed):
+                    continue
+                with write_transaction("booking"):
+                    consent_services.sign(
+                        patient,
+                        ConsentInput(
+                            version=consent_texts.CURRENT_VERSION,
+                            signed_name=patient.full_name,
+                            agree=True,
+                            photos=True,
+                            care_texts=patient.sms_opt_in,
+                            ip_address="192.0.2.10",
+                            user_agent=DESK_BROWSER,
+                        ),
+                        course=course,
+                    )
+                for session in course_sessions(course.id):
+                    diary.record(
+                        index, session.start_at, session.room_id, session.blocked_until, True
+                    )
+                return
+
+
+def _details(patient: Patient) -> PatientDetails:
+    return PatientDetails(
+        full_name=patient.full_name,
+        phone=patient.phone,
+        email=patient.email,
+        date_of_birth=patient.date_of_birth,
     )
 
 
@@ -460,12 +703,7 @@ def _book_future(rng, diary: _Diary, day: date, services, patients) -> None:
     request = BookingRequest(
         service_slug=service.slug,
         start=slot.start,
-        patient=PatientDetails(
-            full_name=patient.full_name,
-            phone=patient.phone,
-            email=patient.email,
-            date_of_birth=patient.date_of_birth,
-        ),
+        patient=_details(patient),
         practitioner_id=slot.practitioner_id,
         sms_opt_in=patient.sms_opt_in,
         source=BookingSource.DESK,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.db_types import UTCDateTime
@@ -19,4 +19,11 @@ class Patient(db.Model):
     # When and how the care-text choice was last made (online form, desk, a STOP reply ...).
     sms_opt_in_at = mapped_column(UTCDateTime())
     sms_opt_in_source: Mapped[str] = mapped_column(String(20), default="")
+    # Set once the first text has gone out: that first text says how to opt out.
+    first_text_at = mapped_column(UTCDateTime())
+    # A number Twilio refused as invalid or not a mobile: texts stop, staff phone instead.
+    phone_unusable: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at = mapped_column(UTCDateTime(), nullable=False)
+
+    # No accounts: one mobile number and date of birth is one person, even under a race.
+    __table_args__ = (UniqueConstraint("phone", "date_of_birth", name="uq_patient_phone_dob"),)

@@ -1,10 +1,32 @@
-"""Staff forms: shape only; services decide whether the credentials are right."""
+"""Staff forms and the shape checks staff pages share: shape only; services decide the rest."""
 
 from __future__ import annotations
 
+import re
+
+from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
+
+# Record ids are 32-bit integers in both databases. A larger number in an address names
+# nothing, and SQLite would raise on it rather than answer "no such row".
+MAX_RECORD_ID = 2**31 - 1
+_RECORD_ID = re.compile(r"[0-9]{1,10}")
+
+
+def refuse_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
+    """A blueprint's url_value_preprocessor: ids no row can have are simply not found."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 0 < value <= MAX_RECORD_ID:
+            abort(404)
+
+
+def record_id(raw: str | None, what: str) -> int:
+    """An id given in a query string or form; a malformed one is the caller's mistake (400)."""
+    if raw is None or not _RECORD_ID.fullmatch(raw) or not 0 < int(raw) <= MAX_RECORD_ID:
+        abort(400, description=f"That {what} reference is not valid.")
+    return int(raw)
 
 
 class LoginForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Staff pages: sign in, sign out and the desk's day list."""
+"""Staff pages: sign in, sign out and the desk's day list with its review warnings."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def logout():
 def desk():
     today = utcnow().astimezone(clinic_timezone()).date()
     day = _requested_day(request.args.get("day"), today)
+    unreviewed = services.unreviewed_soon()
     return render_template(
         "staff/desk.html",
         day=day,
@@ -76,6 +77,9 @@ def desk():
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         appointments=services.appointments_on(day),
+        unreviewed=unreviewed,
+        unreviewed_ids={appointment.id for appointment in unreviewed},
+        can_review=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
     )
 
 

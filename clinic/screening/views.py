@@ -1,0 +1,86 @@
+"""The practitioners' review queue: screenings held for review, approved or declined here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from clinic.errors import ChangeNotAllowed, ValidationFailed
+from clinic.screening import queries
+from clinic.screening import services as screening_services
+from clinic.screening.forms import ApproveForm, DeclineForm
+from clinic.staff.auth import roles_required
+from clinic.staff.forms import refuse_impossible_ids
+from clinic.staff.models import Role
+from clinic.web.formatting import format_when
+
+bp = Blueprint("review", __name__)
+bp.url_value_preprocessor(refuse_impossible_ids)
+
+reviewers_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
+
+
+# "/review" itself, not "/review/": the address staff type and the desk links to.
+@bp.get("")
+@reviewers_only
+def queue():
+    return render_template("review/queue.html", items=queries.review_queue())
+
+
+@bp.get("/<int:screening_id>")
+@reviewers_only
+def detail(screening_id: int):
+    return _detail_page(screening_id)
+
+
+@bp.post("/<int:screening_id>/approve")
+@reviewers_only
+def approve(screening_id: int):
+    if not ApproveForm().validate_on_submit():
+        return _detail_page(screening_id, status=400, problem="The form had expired; try again.")
+    try:
+        screening = screening_services.approve(screening_id, current_user._get_current_object())
+    except ChangeNotAllowed as exc:
+        return _detail_page(screening_id, status=409, problem=exc.message)
+    flash(f"Approved. {_visit_words(screening)} is confirmed.", "success")
+    return redirect(url_for(".queue"), code=303)
+
+
+@bp.post("/<int:screening_id>/decline")
+@reviewers_only
+def decline(screening_id: int):
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _detail_page(screening_id, status=422, decline_form=form)
+    try:
+        screening = screening_services.decline(
+            screening_id, current_user._get_current_object(), form.reason.data
+        )
+    except ValidationFailed as exc:
+        form.reason.errors = [*form.reason.errors, *exc.errors.get("reason", [])]
+        return _detail_page(screening_id, status=422, decline_form=form)
+    except ChangeNotAllowed as exc:
+        return _detail_page(screening_id, status=409, problem=exc.message)
+    flash(
+        f"Declined. {_visit_words(screening)} is cancelled; the patient is asked to call.",
+        "success",
+    )
+    return redirect(url_for(".queue"), code=303)
+
+
+def _detail_page(screening_id: int, *, status: int = 200, problem=None, decline_form=None):
+    return render_template(
+        "review/detail.html",
+        item=queries.review_item(screening_id),
+        approve_form=ApproveForm(formdata=None),
+        decline_form=decline_form or DeclineForm(formdata=None),
+        problem=problem,
+    ), status
+
+
+def _visit_words(screening) -> str:
+    # Flash messages travel in the session cookie: name the visit, never an answer.
+    appointment = queries.appointment_of(screening)
+    if appointment is None:
+        return f"{screening.patient.full_name}'s screening"
+    return f"{screening.patient.full_name}'s visit on {format_when(appointment.start_at)}"

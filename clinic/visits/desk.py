@@ -1,0 +1,47 @@
+"""Consent signed with the patient at the desk, on the day of the visit."""
+
+from __future__ import annotations
+
+from clinic.booking.models import AppointmentStatus
+from clinic.consent import services as consent_services
+from clinic.consent.models import SignedConsent
+from clinic.consent.services import ConsentInput
+from clinic.courses.models import Course
+from clinic.database import write_transaction
+from clinic.errors import ChangeNotAllowed, ValidationFailed
+from clinic.extensions import db
+from clinic.visits.services import get_appointment
+
+# Consent comes before the session: once it is over, or will not happen, there is nothing to
+# consent to.
+SIGNABLE = (
+    AppointmentStatus.NEEDS_REVIEW,
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+)
+
+
+def sign_consent_at_desk(appointment_id: int, consent: ConsentInput) -> SignedConsent:
+    """Record the patient's signature of the current form for this visit.
+
+    A course session's signature is tied to its course, which is what re-consent at the start
+    of each course needs. Raises ValidationFailed with the consent field errors, or
+    ChangeNotAllowed when the visit is over or cancelled.
+    """
+    appointment = get_appointment(appointment_id)
+    errors = consent_services.check_input(consent, appointment.patient.full_name)
+    if errors:
+        raise ValidationFailed(errors, message="The consent form is not complete.")
+    with write_transaction("booking"):
+        db.session.refresh(appointment)
+        if appointment.status not in SIGNABLE:
+            raise ChangeNotAllowed(
+                f"This visit is {appointment.status.replace('_', ' ')}: consent is signed "
+                "before a session."
+            )
+        course = db.session.get(Course, appointment.course_id) if appointment.course_id else None
+        signed = consent_services.sign(
+            appointment.patient, consent, appointment=appointment, course=course
+        )
+    return signed

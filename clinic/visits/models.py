@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.db_types import UTCDateTime
+from clinic.extensions import db
+
+DEVICES = ("roller", "pen")
+AREAS = ("hairline", "temples", "mid_scalp", "crown")
+ADD_ONS = ("minoxidil", "prp", "steroid")
+
+
+class SessionRecord(db.Model):
+    """What the practitioner did in one completed session."""
+
+    __tablename__ = "session_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), unique=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
+    device: Mapped[str] = mapped_column(String(10))
+    needle_depth_mm: Mapped[float] = mapped_column(Float)
+    areas: Mapped[list] = mapped_column(JSON)
+    numbing_used: Mapped[bool]
+    add_ons: Mapped[list] = mapped_column(JSON)
+    cartridge_lot: Mapped[str] = mapped_column(String(60))
+    prp_kit_lot: Mapped[str] = mapped_column(String(60), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at = mapped_column(UTCDateTime(), nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    __table_args__ = (
+        CheckConstraint("device IN ('roller','pen')", name="device_known"),
+        CheckConstraint("needle_depth_mm BETWEEN 0.25 AND 2.5", name="depth_range"),
+    )

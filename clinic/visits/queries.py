@@ -1,0 +1,111 @@
+"""What the desk's visit pages show: read-only views over a visit and its records."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.consent import services as consent_services
+from clinic.consent import texts as consent_texts
+from clinic.consent.models import ConsentForm, SignedConsent
+from clinic.courses.models import Course
+from clinic.errors import NotFound
+from clinic.extensions import db
+from clinic.patients.models import Patient
+from clinic.screening import questions
+from clinic.screening import services as screening_services
+from clinic.screening.models import ReviewStatus, Screening
+from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.visits import services as visit_services
+from clinic.visits.models import SessionRecord
+from clinic.web.formatting import clinic_tz
+
+# Statuses in which the check-in gate still matters: the session has not happened yet.
+OPEN_STATUSES = (
+    AppointmentStatus.NEEDS_REVIEW,
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+)
+
+
+@dataclass(frozen=True)
+class Visit:
+    appointment: Appointment
+    day: date  # the clinic's local day of the visit
+    is_open: bool
+    reasons: list[str]  # why the session may not start or complete; empty when it may
+    # The screening the gate goes by: the patient's latest one that covers this service and is
+    # still in date, whichever visit it was answered for.
+    screening: Screening | None
+    pending_review: Screening | None
+    consent: SignedConsent | None  # the signature that covers this visit, if any
+    signatures: list[SignedConsent]  # everything this patient has signed, newest first
+    session_record: SessionRecord | None
+    course: Course | None
+    questions: tuple[questions.Question, ...]  # what a desk re-screen asks for this service
+    questionnaire_version: int
+    consent_text: consent_texts.ConsentText
+
+
+def visit(appointment_id: int) -> Visit:
+    appointment = visit_services.get_appointment(appointment_id)
+    is_open = appointment.status in OPEN_STATUSES
+    screening = screening_services.valid_screening_for(appointment)
+    return Visit(
+        appointment=appointment,
+        day=appointment.start_at.astimezone(clinic_tz()).date(),
+        is_open=is_open,
+        reasons=visit_services.blocked_reasons(appointment) if is_open else [],
+        screening=screening,
+        pending_review=screening
+        if screening is not None and screening.review_status == ReviewStatus.PENDING
+        else None,
+        consent=consent_services.current_consent_for(appointment),
+        signatures=list(
+            db.session.scalars(
+                select(SignedConsent)
+                .where(SignedConsent.patient_id == appointment.patient_id)
+                .order_by(SignedConsent.signed_at.desc(), SignedConsent.id.desc())
+            )
+        ),
+        session_record=db.session.scalar(
+            select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
+        ),
+        course=db.session.get(Course, appointment.course_id) if appointment.course_id else None,
+        questions=questions_for(questions.current(), ServiceProfile.of(appointment.service)),
+        questionnaire_version=questions.CURRENT_VERSION,
+        consent_text=consent_texts.current(),
+    )
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    signed: SignedConsent
+    form: ConsentForm
+    patient: Patient
+    appointment: Appointment | None
+    course: Course | None
+    # The stored text still hashes to the fingerprint recorded at signing.
+    text_matches: bool
+
+
+def consent_record(signed_id: int) -> ConsentRecord:
+    signed = db.session.get(SignedConsent, signed_id)
+    if signed is None:
+        raise NotFound("No such signed consent.")
+    form = db.session.get(ConsentForm, signed.consent_form_id)
+    return ConsentRecord(
+        signed=signed,
+        form=form,
+        patient=db.session.get(Patient, signed.patient_id),
+        appointment=db.session.get(Appointment, signed.appointment_id)
+        if signed.appointment_id
+        else None,
+        course=db.session.get(Course, signed.course_id) if signed.course_id else None,
+        text_matches=hashlib.sha256(form.text.encode("utf-8")).hexdigest() == signed.form_sha256,
+    )

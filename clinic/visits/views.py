@@ -1,0 +1,152 @@
+"""The desk's visit page: why a visit may not go ahead yet, and the steps that clear it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.errors import ChangeNotAllowed, ValidationFailed, VisitBlocked
+from clinic.screening.questions import Outcome
+from clinic.staff.auth import roles_required
+from clinic.staff.forms import refuse_impossible_ids
+from clinic.staff.models import Role
+from clinic.visits import desk, queries
+from clinic.visits import services as visit_services
+from clinic.visits.forms import CheckInForm, DeskConsentForm, SessionForm, rescreen_form
+
+bp = Blueprint("visits", __name__)
+bp.url_value_preprocessor(refuse_impossible_ids)
+
+any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
+practitioners_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
+
+RESCREEN_RESULTS = {
+    Outcome.CLEAR: ("Screening recorded: clear.", "success"),
+    Outcome.REVIEW: (
+        "Screening recorded. A practitioner needs to review the answers before the session.",
+        "info",
+    ),
+    Outcome.DEFER: (
+        "Screening recorded. It did not clear, so the session cannot go ahead today: please "
+        "ask a practitioner to talk with the patient.",
+        "error",
+    ),
+    Outcome.BLOCK: (
+        "Screening recorded. It did not clear, so the session cannot go ahead: please ask a "
+        "practitioner to talk with the patient.",
+        "error",
+    ),
+}
+
+
+@bp.get("/<int:appointment_id>")
+@any_staff
+def visit(appointment_id: int):
+    return _visit_page(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/check-in")
+@any_staff
+def check_in(appointment_id: int):
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        return _visit_page(appointment_id, status=422, check_in_form=form)
+    try:
+        visit_services.check_in(appointment_id, changes_since_last_visit=form.changes_reported)
+    except VisitBlocked as exc:
+        return _visit_page(appointment_id, status=409, check_in_form=form, refused=exc.reasons)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, check_in_form=form, problem=exc.message)
+    flash("Checked in.", "success")
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/rescreen")
+@any_staff
+def rescreen(appointment_id: int):
+    form = rescreen_form(queries.visit(appointment_id).questions)
+    if not form.validate_on_submit():
+        return _visit_page(appointment_id, status=422, rescreen=form)
+    try:
+        screening = visit_services.rescreen_at_desk(appointment_id, form.answers())
+    except ValidationFailed as exc:
+        # The questionnaire changed between showing the form and sending it.
+        problems = [m for messages in exc.errors.values() for m in messages]
+        return _visit_page(appointment_id, status=422, rescreen=form, problem=problems[0])
+    flash(*RESCREEN_RESULTS[Outcome(screening.outcome)])
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/consent")
+@any_staff
+def consent(appointment_id: int):
+    form = DeskConsentForm()
+    if not form.validate_on_submit():
+        return _visit_page(appointment_id, status=422, consent_form=form)
+    try:
+        desk.sign_consent_at_desk(
+            appointment_id, form.consent_input(request.remote_addr, request.user_agent.string)
+        )
+    except ValidationFailed as exc:
+        problems = form.add_service_errors(exc.errors)
+        return _visit_page(appointment_id, status=422, consent_form=form, problems=problems)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, consent_form=form, problem=exc.message)
+    flash("Consent signed and recorded.", "success")
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/complete")
+@practitioners_only
+def complete(appointment_id: int):
+    form = SessionForm()
+    if not form.validate_on_submit():
+        return _visit_page(appointment_id, status=422, session_form=form)
+    try:
+        visit_services.complete(
+            appointment_id, form.session_input(), current_user._get_current_object()
+        )
+    except ValidationFailed as exc:
+        problems = form.add_service_errors(exc.errors)
+        return _visit_page(appointment_id, status=422, session_form=form, problems=problems)
+    except VisitBlocked as exc:
+        return _visit_page(appointment_id, status=409, session_form=form, refused=exc.reasons)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, session_form=form, problem=exc.message)
+    flash("Session recorded and completed.", "success")
+    return _back(appointment_id)
+
+
+@bp.get("/consents/<int:signed_id>")
+@any_staff
+def consent_record(signed_id: int):
+    return render_template("visits/consent_record.html", record=queries.consent_record(signed_id))
+
+
+def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problems=(), **forms):
+    visit = queries.visit(appointment_id)
+    service = visit.appointment.service
+    blank = {
+        "check_in_form": lambda: CheckInForm(formdata=None),
+        "rescreen": lambda: rescreen_form(visit.questions, formdata=None),
+        "consent_form": lambda: DeskConsentForm(formdata=None, version=visit.consent_text.version),
+        "session_form": lambda: SessionForm(
+            formdata=None,
+            numbing_used=service.uses_numbing,
+            add_ons=[name for name in service.ingredients if name != "numbing"],
+        ),
+    }
+    for name, make in blank.items():
+        forms.setdefault(name, make())
+    forms.setdefault("refused", None)
+    return render_template(
+        "visits/visit.html",
+        visit=visit,
+        problems=[*([problem] if problem else []), *problems],
+        can_record=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
+        **forms,
+    ), status
+
+
+def _back(appointment_id: int):
+    return redirect(url_for(".visit", appointment_id=appointment_id), code=303)

@@ -1,0 +1,109 @@
+"""A patient books with an answer that needs review; a practitioner approves it in a browser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.extensions import db
+from clinic.screening import questions
+from clinic.screening.models import ReviewStatus, Screening
+from clinic.staff.services import create_staff
+from tests.factories import make_clinic
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+ANTICOAGULANT = questions.VERSION_1.question("anticoagulant").text
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    # Patient and staff pages alike work with JavaScript off.
+    return {**browser_context_args, "java_script_enabled": False}
+
+
+@pytest.fixture
+def live_server(app, serve):
+    make_clinic()
+    create_staff(email="dr@example.com", name="Dr Rao", role="practitioner", password=PASSWORD)
+    return serve(app)
+
+
+def stored(model):
+    # End this thread's read transaction: under WAL it would keep seeing its old snapshot.
+    db.session.rollback()
+    return db.session.scalar(select(model))
+
+
+def test_a_held_booking_is_approved_by_a_practitioner_and_shows_confirmed(
+    page, browser, live_server
+):
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message))
+
+    # The patient books online and says yes to taking a blood thinner.
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Choose a day for Scalp microneedling").click()
+    page.get_by_role("link", name=re.compile(r"^Tuesday 3 March")).click()
+    page.get_by_role("link", name="10:00 on Tuesday 3 March 2026").click()
+    page.get_by_label("Full name", exact=True).fill("Sam Patel")
+    page.get_by_label("Mobile number").fill("07911 123456")
+    page.get_by_label("Date of birth").fill("30/06/1985")
+    for answer in page.locator('input[type="radio"][value="no"]').all():
+        answer.check()
+    page.locator('input[type="radio"][name$="anticoagulant"][value="yes"]').check()
+    page.get_by_label("Type your full name to sign").fill("Sam Patel")
+    page.get_by_label(re.compile(r"agree to the consent form")).check()
+    page.get_by_role("button", name="Book this visit").click()
+
+    manage_link = page.locator(".manage-link a").inner_text()
+    assert manage_link.startswith(live_server + "/manage/")
+    appointment = stored(Appointment)
+    assert appointment.start_at == datetime(2026, 3, 3, 10, tzinfo=UTC)
+    assert appointment.status == AppointmentStatus.NEEDS_REVIEW
+    assert stored(Screening).review_status == ReviewStatus.PENDING
+
+    # A practitioner signs in; the desk flags the visit, tomorrow, as still unreviewed.
+    staff = browser.new_context(java_script_enabled=False).new_page()
+    staff.on("console", lambda message: message.type == "error" and console_errors.append(message))
+    staff.goto(live_server + "/login")
+    staff.get_by_label("Email").fill("dr@example.com")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    expect(
+        staff.get_by_role("heading", name=re.compile("1 booking in the next 48 hours"))
+    ).to_be_visible()
+    staff.get_by_role("link", name="Open the review queue").click()
+
+    expect(staff.get_by_role("heading", name="Clinical review")).to_be_visible()
+    card = staff.locator(".review-card", has_text="Sam Patel")
+    expect(card).to_contain_text(ANTICOAGULANT)
+    expect(card).to_contain_text("Tuesday 3 March 2026 at 10:00")
+    card.get_by_role("link", name="Review Sam Patel").click()
+
+    expect(staff.get_by_role("heading", name=re.compile("Sam Patel"))).to_be_visible()
+    staff.get_by_role("button", name="Approve").click()
+    expect(
+        staff.get_by_text(
+            "Approved. Sam Patel's visit on Tuesday 3 March 2026 at 10:00 is confirmed."
+        )
+    ).to_be_visible()
+    expect(staff.get_by_text("Nothing is waiting for review.")).to_be_visible()
+    assert stored(Appointment).status == AppointmentStatus.CONFIRMED
+
+    # The patient's own page now says so.
+    page.goto(manage_link)
+    expect(page.locator(".status")).to_have_text("Confirmed")
+
+    # The desk no longer flags it, and the visit is ready for check-in.
+    staff.goto(live_server + "/desk?day=2026-03-03")
+    expect(staff.get_by_text("still need clinical review")).to_have_count(0)
+    staff.get_by_role("link", name="Sam Patel").click()
+    expect(staff.get_by_text("Ready for check-in")).to_be_visible()
+    assert console_errors == []

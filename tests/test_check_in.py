@@ -1,0 +1,331 @@
+"""The desk's visit page: the check-in gate, re-screening and consent at the desk."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from clinic.booking.models import AppointmentStatus
+from clinic.consent import texts as consent_texts
+from clinic.consent.models import SignedConsent
+from clinic.courses.services import CourseRequest, book_course, sessions
+from clinic.extensions import db
+from clinic.screening.models import Screening
+from tests.factories import all_no, make_booking, make_clinic
+from tests.test_staff import csrf_token, make_staff, sign_in
+
+TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+MISSING_SCREENING = "Screening is missing or out of date"
+PENDING_REVIEW = "Screening is waiting for a practitioner's review"
+NO_CONSENT = "No signed consent for the current form"
+CHANGES = "The patient reported changes since the last visit: screen again"
+
+
+@pytest.fixture
+def desk(client):
+    make_clinic()
+    make_staff(role="desk")
+    sign_in(client)
+    return client
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
+
+
+def post(client, appointment, action, data):
+    token = csrf_token(client, f"/desk/visits/{appointment.id}")
+    return client.post(
+        f"/desk/visits/{appointment.id}/{action}", data={"csrf_token": token, **data}
+    )
+
+
+def check_in(client, appointment, changes="no"):
+    return post(client, appointment, "check-in", {"changes": changes})
+
+
+def rescreen(client, appointment, **yes):
+    answers = all_no(appointment.service.slug) | dict.fromkeys(yes, True)
+    return post(
+        client,
+        appointment,
+        "rescreen",
+        {f"screening-{key}": "yes" if value else "no" for key, value in answers.items()},
+    )
+
+
+def sign_consent(client, appointment, **overrides):
+    data = {
+        "version": str(consent_texts.CURRENT_VERSION),
+        "signed_name": appointment.patient.full_name,
+        "agree": "y",
+        "photos": "y",
+    }
+    data.update(overrides)
+    return post(client, appointment, "consent", {k: v for k, v in data.items() if v is not None})
+
+
+def status_of(appointment) -> str:
+    db.session.rollback()
+    db.session.refresh(appointment)
+    return appointment.status
+
+
+def gate(client, appointment) -> str:
+    page = text(client.get(f"/desk/visits/{appointment.id}"))
+    return page.split("Before the session", 1)[1].split("</section>", 1)[0]
+
+
+# --- the gate -----------------------------------------------------------------------------
+
+
+def test_a_screened_and_consented_online_booking_is_ready_and_checks_in(desk):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    assert "Ready for check-in" in gate(desk, appointment)
+    response = check_in(desk, appointment)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/desk/visits/{appointment.id}"
+    assert status_of(appointment) == AppointmentStatus.CHECKED_IN
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Checked in." in page and "ready for the session" in page
+
+
+def test_gate_refuses_a_visit_without_a_screening(desk):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    assert MISSING_SCREENING in gate(desk, appointment)
+    response = check_in(desk, appointment)
+    assert response.status_code == 409
+    page = text(response)
+    assert "This visit cannot go ahead yet" in page
+    assert MISSING_SCREENING in page and NO_CONSENT in page
+    assert status_of(appointment) == AppointmentStatus.BOOKED
+
+
+def test_gate_refuses_a_visit_whose_screening_did_not_clear(desk):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    sign_consent(desk, appointment)
+    response = rescreen(desk, appointment, pregnancy=True)
+    assert response.status_code == 303
+    assert "It did not clear" in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Screening did not clear" in gate(desk, appointment)
+    assert check_in(desk, appointment).status_code == 409
+    assert status_of(appointment) == AppointmentStatus.BOOKED
+
+
+def test_gate_refuses_a_visit_held_for_review(desk):
+    answers = all_no("microneedling") | {"anticoagulant": True}
+    appointment = make_booking("microneedling", TUESDAY_10, screening=answers)
+    assert PENDING_REVIEW in gate(desk, appointment)
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Waiting for clinical review" in page
+    assert f'action="/desk/visits/{appointment.id}/check-in"' not in page
+    response = check_in(desk, appointment)
+    assert response.status_code == 409
+    assert status_of(appointment) == AppointmentStatus.NEEDS_REVIEW
+
+
+def test_a_desk_rescreen_with_a_review_answer_waits_for_a_practitioner(desk):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    rescreen(desk, appointment, metal_allergy=True)
+    assert "A practitioner needs to review" in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert PENDING_REVIEW in gate(desk, appointment)
+    response = check_in(desk, appointment)
+    assert response.status_code == 409 and PENDING_REVIEW in text(response)
+    screening = db.session.scalars(select(Screening).order_by(Screening.id.desc())).first()
+    assert (screening.source, screening.review_status) == ("desk", "pending")
+
+
+def test_gate_refuses_a_visit_without_current_consent_until_signed_at_the_desk(desk):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    rescreen(desk, appointment)
+    assert gate(desk, appointment).count("Not ready yet") == 1
+    assert NO_CONSENT in gate(desk, appointment)
+    assert check_in(desk, appointment).status_code == 409
+    assert sign_consent(desk, appointment).status_code == 303
+    assert "Ready for check-in" in gate(desk, appointment)
+    assert check_in(desk, appointment).status_code == 303
+
+
+def test_a_course_session_needs_a_screening_no_older_than_the_valid_days(desk, app, clock):
+    patient = make_booking("consultation", TUESDAY_10).patient
+    course = book_course(
+        CourseRequest(patient.id, "microneedling", "four-weekly-6", TUESDAY_10 + timedelta(days=7))
+    )
+    first, *_, fifth, sixth = sessions(course.id)
+    rescreen(desk, first)
+    sign_consent(desk, first)
+    assert "Ready for check-in" in gate(desk, first)
+    # The fourth session, 84 days on, is still covered; the fifth, 112 days on, is not.
+    assert app.config["SCREENING_VALID_DAYS"] == 90
+    clock.set(fifth.start_at - timedelta(hours=1))
+    assert MISSING_SCREENING in gate(desk, fifth)
+    assert NO_CONSENT not in gate(desk, fifth)  # the course's consent still covers it
+    assert check_in(desk, fifth).status_code == 409
+    rescreen(desk, fifth)
+    assert check_in(desk, fifth).status_code == 303
+    assert "Ready for check-in" in gate(desk, sixth)
+
+
+def test_a_course_needs_its_own_consent(desk):
+    earlier = make_booking("microneedling", TUESDAY_10)  # signed online for this visit
+    course = book_course(
+        CourseRequest(
+            earlier.patient_id, "microneedling", "three-weekly-3", TUESDAY_10 + timedelta(days=7)
+        )
+    )
+    first = sessions(course.id)[0]
+    assert NO_CONSENT in gate(desk, first)
+    assert sign_consent(desk, first).status_code == 303
+    assert "Ready for check-in" in gate(desk, first)
+    signature = db.session.scalars(select(SignedConsent).order_by(SignedConsent.id.desc())).first()
+    assert (signature.course_id, signature.appointment_id) == (course.id, first.id)
+
+
+def test_reporting_changes_reopens_screening_until_a_desk_rescreen(desk):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    response = check_in(desk, appointment, changes="yes")
+    assert response.status_code == 409
+    assert CHANGES in text(response)
+    assert status_of(appointment) == AppointmentStatus.BOOKED
+    # Answering "no" now does not undo it: the patient has to be screened again.
+    assert check_in(desk, appointment, changes="no").status_code == 409
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert CHANGES in page
+    assert '<details open> <summary><h2 id="rescreen-title">' in page  # the questions, unfolded
+    assert rescreen(desk, appointment).status_code == 303
+    assert "Screening recorded: clear." in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert check_in(desk, appointment, changes="no").status_code == 303
+    assert status_of(appointment) == AppointmentStatus.CHECKED_IN
+
+
+def response_html(client, appointment) -> str:
+    return client.get(f"/desk/visits/{appointment.id}").get_data(as_text=True)
+
+
+def test_a_consultation_needs_neither_screening_nor_consent(desk):
+    appointment = make_booking("consultation", TUESDAY_10, source="desk")
+    assert "Ready for check-in" in gate(desk, appointment)
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Not needed for a consultation" in page
+    assert "Sign consent at the desk" not in page
+    assert check_in(desk, appointment, changes="yes").status_code == 303
+    assert status_of(appointment) == AppointmentStatus.CHECKED_IN
+
+
+def test_a_cancelled_visit_cannot_be_checked_in(desk):
+    from clinic.booking.services import cancel
+
+    appointment = make_booking("microneedling", TUESDAY_10)
+    cancel(appointment, by_patient=False)
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Before the session" not in page and "Check in" not in page
+    response = check_in(desk, appointment)
+    assert response.status_code == 409
+    assert "This visit is cancelled." in text(response)
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes", [None, "", "maybe"])
+def test_check_in_needs_a_yes_or_no_answer(desk, changes):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    data = {} if changes is None else {"changes": changes}
+    response = post(desk, appointment, "check-in", data)
+    assert response.status_code == 422
+    assert "Ask the patient, then choose yes or no." in text(response)
+    assert status_of(appointment) == AppointmentStatus.BOOKED
+
+
+def test_a_desk_rescreen_needs_every_answer(desk, db):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    answers = {f"screening-{key}": "no" for key in all_no("microneedling")}
+    answers.pop("screening-keloid")
+    answers["screening-pregnancy"] = "perhaps"
+    response = post(desk, appointment, "rescreen", answers)
+    assert response.status_code == 422
+    assert text(response).count("Please answer yes or no.") == 2 * 2  # summary and field
+    assert db.session.scalar(select(Screening)) is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"signed_name": "Someone Else"}, "same full name"),
+        ({"signed_name": ""}, "Type the patient's full name"),
+        ({"agree": None}, "Please confirm that you agree"),
+        ({"version": "99"}, "The consent form has been updated"),
+        ({"version": "not a number"}, "Not a valid integer value"),
+    ],
+)
+def test_consent_at_the_desk_refuses_incomplete_signatures(desk, overrides, message):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    response = sign_consent(desk, appointment, **overrides)
+    assert response.status_code == 422
+    assert message in text(response)
+    assert db.session.scalar(select(SignedConsent)) is None
+
+
+def test_consent_name_ignores_case_and_spacing(desk):
+    appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    assert sign_consent(desk, appointment, signed_name="  alex   MORGAN ").status_code == 303
+    assert db.session.scalar(select(SignedConsent)).signed_name == "alex MORGAN"
+
+
+def test_unknown_and_impossible_visits_are_not_found(desk):
+    for path in ("/desk/visits/999", "/desk/visits/99999999999999999999", "/desk/visits/x1"):
+        assert desk.get(path).status_code == 404
+
+
+def test_signed_out_visitors_cannot_open_a_visit(client):
+    make_clinic()
+    appointment = make_booking("microneedling", TUESDAY_10)
+    response = client.get(f"/desk/visits/{appointment.id}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# --- the consent record -------------------------------------------------------------------
+
+
+def test_the_printable_consent_record_shows_what_was_signed(desk, clock):
+    appointment = make_booking(
+        "microneedling", datetime(2026, 4, 7, 9, 0, tzinfo=UTC), source="desk"
+    )
+    clock.set(datetime(2026, 4, 7, 8, 40, 15, tzinfo=UTC))  # 09:40:15 summer time
+    sign_consent(desk, appointment, photos=None)
+    signature = db.session.scalar(select(SignedConsent))
+    page_link = f"/desk/visits/consents/{signature.id}"
+    assert page_link in response_html(desk, appointment)
+    response = desk.get(page_link)
+    assert response.status_code == 200
+    page = text(response)
+    form = consent_texts.current()
+    assert hashlib.sha256(form.text.encode()).hexdigest() in page
+    assert "The text below still matches this fingerprint." in page
+    assert " ".join(form.text.split()) in page
+    assert f"<dt>Version</dt><dd>{form.version}</dd>" in page
+    assert "1 January 2026" in page  # the version's effective date
+    assert "Alex Morgan" in page
+    assert "Tuesday 7 April 2026 at 09:40:15 (Europe/London)" in page
+    assert "127.0.0.1" in page  # the address the desk signed from
+    assert "Werkzeug" in page  # the test client's user agent
+    assert "<dt>Clinical photos</dt><dd>Declined</dd>" in page
+    assert "<dt>Care texts</dt><dd>Not agreed on this form</dd>" in page
+    assert "css/staff.css" in page
+
+
+def test_the_staff_stylesheet_prints_only_the_record(app):
+    css = app.static_folder + "/css/staff.css"
+    with open(css) as handle:
+        rules = handle.read()
+    printing = rules.split("@media print", 1)[1]
+    assert ".site-header" in printing and "display: none" in printing
+
+
+def test_unknown_consent_records_are_not_found(desk):
+    assert desk.get("/desk/visits/consents/5").status_code == 404
