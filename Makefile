@@ -45,7 +45,7 @@ run: seed
 	@echo "  booking:  http://127.0.0.1:$(PORT)/      staff sign-in: http://127.0.0.1:$(PORT)/login"
 	@echo ""
 	# `release` is a one-off (already done by `migrate`); run the long-lived processes.
-	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 $(BIN)/honcho start -f Procfile -p $(PORT) web
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 $(BIN)/honcho start -f Procfile -p $(PORT) web scheduler
 
 lint: install-dev
 	$(BIN)/ruff check .

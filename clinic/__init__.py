@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,12 +21,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     load_settings(app, test_config)
+    register_logging_privacy()
     register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security(app)
     register_template_helpers(app)
+    register_caches(app)
     register_commands(app)
     return app
 
@@ -61,9 +64,13 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
 
 
 def _engine_options(url: str) -> dict:
+    # Statement parameters can hold health answers: keep them out of logs and error messages.
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        return {
+            "connect_args": {"timeout": 30, "check_same_thread": False},
+            "hide_parameters": True,
+        }
+    return {"pool_pre_ping": True, "hide_parameters": True}
 
 
 def _instance_secret(instance: Path) -> str:
@@ -76,6 +83,21 @@ def _instance_secret(instance: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+class _NoResultRows(logging.Filter):
+    """SQLAlchemy logs fetched rows at DEBUG; rows can hold health answers, so they never reach
+    a log, whatever level an operator sets (statement parameters are hidden by the engine)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in ("Row %r", "Col %r")
+
+
+def register_logging_privacy() -> None:
+    for name in ("sqlalchemy.engine", "sqlalchemy.engine.Engine"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoResultRows) for f in logger.filters):
+            logger.addFilter(_NoResultRows())
 
 
 def register_proxy(app: Flask) -> None:
@@ -104,11 +126,23 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from clinic.api.views import bp as api_bp
     from clinic.booking.views import bp as booking_bp
+    from clinic.courses.views import bp as courses_bp
     from clinic.extensions import csrf
+    from clinic.screening.views import bp as review_bp
+    from clinic.sms.staff_views import bp as texts_bp
+    from clinic.sms.views import bp as sms_bp
     from clinic.staff.views import bp as staff_bp
+    from clinic.visits.views import bp as visits_bp
 
     app.register_blueprint(booking_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(visits_bp, url_prefix="/desk/visits")
+    app.register_blueprint(courses_bp, url_prefix="/desk/courses")
+    # Twilio's webhooks prove themselves with a signature, not a CSRF token.
+    csrf.exempt(sms_bp)
+    app.register_blueprint(sms_bp, url_prefix="/sms")
+    app.register_blueprint(texts_bp, url_prefix="/desk/texts")
     # The JSON API is stateless (no cookies), so CSRF tokens do not apply to it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
@@ -132,9 +166,18 @@ def register_template_helpers(app: Flask) -> None:
     init_app(app)
 
 
+def register_caches(app: Flask) -> None:
+    from clinic.web.cache import init_app
+
+    init_app(app)
+
+
 def register_commands(app: Flask) -> None:
     from clinic.demo.seed import seed_demo_command
+    from clinic.sms.cli import dispatch_command, scheduler_command
     from clinic.staff.cli import create_staff_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
+    app.cli.add_command(dispatch_command)
+    app.cli.add_command(scheduler_command)

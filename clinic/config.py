@@ -30,6 +30,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise RuntimeError(f"setting {name} must be a whole number, got {value!r}") from exc
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be a number, got {value!r}") from exc
+
+
 def _time(env: dict, name: str, default: str) -> time:
     value = env.get(name) or default
     try:
@@ -54,11 +64,28 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),
+        "DESK_HORIZON_DAYS": _int(env, "DESK_HORIZON_DAYS", 365),
+        "SCREENING_VALID_DAYS": _int(env, "SCREENING_VALID_DAYS", 90),
+        "REVIEW_WARNING_HOURS": _int(env, "REVIEW_WARNING_HOURS", 48),
         "BOOKING_SLOT_STEP_MINUTES": _int(env, "BOOKING_SLOT_STEP_MINUTES", 15),
+        "AVAILABILITY_CACHE_SECONDS": _int(env, "AVAILABILITY_CACHE_SECONDS", 10),
         "NEEDLING_MIN_GAP_DAYS": _int(env, "NEEDLING_MIN_GAP_DAYS", 7),
         "CANCELLATION_WINDOW_HOURS": _int(env, "CANCELLATION_WINDOW_HOURS", 24),
         "MANAGE_LINK_MAX_AGE_DAYS": _int(env, "MANAGE_LINK_MAX_AGE_DAYS", 180),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024),
+        "SMS_QUIET_START": _time(env, "SMS_QUIET_START", "20:00").isoformat("minutes"),
+        "SMS_QUIET_END": _time(env, "SMS_QUIET_END", "09:00").isoformat("minutes"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or "",
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or "",
+        "TWILIO_FROM_NUMBER": env.get("TWILIO_FROM_NUMBER") or "",
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or "",
+        "TWILIO_API_BASE_URL": (env.get("TWILIO_API_BASE_URL") or "").rstrip("/"),
+        "TWILIO_TIMEOUT_SECONDS": _int(env, "TWILIO_TIMEOUT_SECONDS", 10),
+        "SMS_SEGMENTS_PER_SECOND": _float(env, "SMS_SEGMENTS_PER_SECOND", 1.0),
+        "SMS_MAX_ATTEMPTS": _int(env, "SMS_MAX_ATTEMPTS", 8),
+        "SMS_CLAIM_LEASE_SECONDS": _int(env, "SMS_CLAIM_LEASE_SECONDS", 300),
+        "SMS_BATCH_SIZE": _int(env, "SMS_BATCH_SIZE", 100),
+        "DISPATCH_INTERVAL_SECONDS": _int(env, "DISPATCH_INTERVAL_SECONDS", 30),
         "DEMO_PASSWORD": env.get("DEMO_PASSWORD") or None,
         "DEMO_LOGINS_FILE": env.get("DEMO_LOGINS_FILE") or None,
         "TRUSTED_PROXY_COUNT": _int(env, "TRUSTED_PROXY_COUNT", 0),

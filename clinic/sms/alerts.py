@@ -1,0 +1,68 @@
+"""Alerts and tasks for staff: symptoms in a reply, a safety text that did not arrive, a number
+that cannot take texts. Called inside the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clinic.aftercare.plan import SAFETY_KINDS, Kind
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sms import outbox
+from clinic.sms.models import AlertLevel, StaffAlert
+from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES
+
+KIND_NAMES = {
+    Kind.INFECTION_72H: "the 72-hour warning-signs text",
+    Kind.REVIEW_7D: "the one-week check text",
+}
+
+
+def raise_alert(
+    level: AlertLevel, reason: str, *, patient_id=None, inbound_id=None, outbound_id=None
+):
+    alert = StaffAlert(
+        level=level,
+        reason=reason[:300],
+        patient_id=patient_id,
+        inbound_id=inbound_id,
+        outbound_id=outbound_id,
+        created_at=utcnow(),
+    )
+    db.session.add(alert)
+    return alert
+
+
+def after_failed_send(row, patient, code) -> None:
+    """What a refused or undelivered text means for the patient and for staff."""
+    code = int(code) if str(code or "").isdigit() else None
+    if code in OPTED_OUT_CODES:
+        patient.sms_opt_in = False
+        patient.sms_opt_in_at = utcnow()
+        patient.sms_opt_in_source = "carrier"
+        outbox.stop_all_for_patient(patient.id, "opted out with the carrier")
+        return
+    if code in INVALID_NUMBER_CODES:
+        patient.phone_unusable = True
+        outbox.stop_all_for_patient(patient.id, "number cannot take texts")
+        raise_alert(
+            AlertLevel.TASK,
+            f"Phone the patient: their number cannot take texts (error {code}); check it.",
+            patient_id=patient.id,
+            outbound_id=row.id,
+        )
+        return
+    if row.kind in SAFETY_KINDS and not _task_exists(row.id):
+        raise_alert(
+            AlertLevel.TASK,
+            f"Phone the patient: {KIND_NAMES[Kind(row.kind)]} did not reach them.",
+            patient_id=patient.id,
+            outbound_id=row.id,
+        )
+
+
+def _task_exists(outbound_id: int) -> bool:
+    return (
+        db.session.scalar(select(StaffAlert.id).where(StaffAlert.outbound_id == outbound_id))
+        is not None
+    )

@@ -1,0 +1,29 @@
+"""Forms of the staff text pages: shape only; the staff services decide the rest."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+# Generous for two segments of real text; anything longer is not a text message.
+MAX_TEMPLATE_LENGTH = 1000
+
+
+class ActionForm(FlaskForm):
+    """A button's form: the CSRF token of a deliberate click, and the page to go back to."""
+
+    next = HiddenField()
+
+
+class TemplateForm(FlaskForm):
+    body = TextAreaField(
+        "Wording",
+        validators=[
+            DataRequired("Write the text, or restore the built-in wording."),
+            Length(
+                max=MAX_TEMPLATE_LENGTH,
+                message=f"Keep the text under {MAX_TEMPLATE_LENGTH} characters.",
+            ),
+        ],
+    )

@@ -1,0 +1,194 @@
+"""Replies and delivery reports from Twilio, each handled once (idempotent on MessageSid)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from clinic.aftercare.plan import Kind
+from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.clock import utcnow
+from clinic.database import write_transaction
+from clinic.extensions import db
+from clinic.patients.models import Patient
+from clinic.sms import alerts, outbox
+from clinic.sms.keywords import Intent, classify
+from clinic.sms.models import STATUS_RANK, AlertLevel, InboundText, OutboundText, TextStatus
+from clinic.sms.senders import RETRY_ONCE_CODES
+
+# Twilio's message statuses, on our scale.
+TWILIO_STATUSES = {
+    "accepted": TextStatus.SENT,
+    "scheduled": TextStatus.SENT,
+    "queued": TextStatus.SENT,
+    "sending": TextStatus.SENT,
+    "sent": TextStatus.SENT,
+    "delivered": TextStatus.DELIVERED,
+    "undelivered": TextStatus.UNDELIVERED,
+    "failed": TextStatus.FAILED,
+    "canceled": TextStatus.FAILED,
+}
+RETRY_ONCE_AFTER = timedelta(hours=1)
+REPLIES = {
+    Intent.OPT_OUT: Kind.REPLY_OPT_OUT,
+    Intent.OPT_IN: Kind.REPLY_OPT_IN,
+    Intent.HELP: Kind.REPLY_HELP,
+    Intent.URGENT: Kind.REPLY_SYMPTOMS,
+    Intent.EMERGENCY: Kind.REPLY_SYMPTOMS,
+}
+
+
+def receive(message_sid: str, from_number: str, to_number: str, body: str) -> InboundText:
+    """File a reply and act on it; a repeat of the same MessageSid changes nothing."""
+    existing = db.session.scalar(select(InboundText).where(InboundText.message_sid == message_sid))
+    if existing is not None:
+        return existing
+    try:
+        with write_transaction("sms-inbound"):
+            return _receive(message_sid, from_number, to_number, body)
+    except IntegrityError:
+        # The same webhook arrived twice at once; the other request filed it.
+        return db.session.scalar(select(InboundText).where(InboundText.message_sid == message_sid))
+
+
+def _receive(message_sid, from_number, to_number, body) -> InboundText:
+    now = utcnow()
+    patients = list(
+        db.session.scalars(
+            select(Patient).where(Patient.phone == from_number).order_by(Patient.id.desc())
+        )
+    )
+    patient = _most_relevant(patients)
+    intent = classify(body)
+    inbound = InboundText(
+        message_sid=message_sid,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        patient_id=patient.id if patient else None,
+        intent=intent,
+        needs_attention=False,
+        received_at=now,
+    )
+    db.session.add(inbound)
+    db.session.flush()
+    if patient is None:
+        inbound.needs_attention = True  # nobody we know: a person should look
+        return inbound
+    if intent is Intent.OPT_OUT:
+        # One mobile may belong to several patients (a family): STOP is about the number.
+        for each in patients:
+            _set_opt_in(each, False, "sms")
+            outbox.stop_all_for_patient(each.id, "patient replied STOP")
+    elif intent is Intent.OPT_IN:
+        for each in patients:
+            _set_opt_in(each, True, "sms")
+    elif intent is Intent.CONFIRM:
+        visit = _next_booked_visit(patient.id)
+        if visit is None:
+            inbound.needs_attention = True
+            return inbound
+        visit.status = AppointmentStatus.CONFIRMED
+        visit.updated_at = now
+        outbox.queue_reply(patient.id, Kind.REPLY_CONFIRM, inbound.id)
+        return inbound
+    elif intent in (Intent.URGENT, Intent.EMERGENCY):
+        level = AlertLevel.EMERGENCY if intent is Intent.EMERGENCY else AlertLevel.URGENT
+        alerts.raise_alert(
+            level,
+            "Reply mentions symptoms: a clinician should call the patient now.",
+            patient_id=patient.id,
+            inbound_id=inbound.id,
+        )
+        inbound.needs_attention = True
+    elif intent is Intent.OTHER:
+        inbound.needs_attention = True
+        return inbound
+    if intent is Intent.OPT_OUT and _recent_opt_out_reply(patient.id, now):
+        return inbound  # one confirmation of an opt-out is enough
+    outbox.queue_reply(patient.id, REPLIES[intent], inbound.id)
+    return inbound
+
+
+def _most_relevant(patients: list[Patient]) -> Patient | None:
+    """Of the patients sharing a number, the one with the nearest upcoming visit, else the
+    most recently registered."""
+    if len(patients) <= 1:
+        return patients[0] if patients else None
+    best = None
+    for patient in patients:
+        visit = _next_booked_visit(patient.id)
+        if visit is not None and (best is None or visit.start_at < best[0]):
+            best = (visit.start_at, patient)
+    return best[1] if best else patients[0]
+
+
+def _next_booked_visit(patient_id: int) -> Appointment | None:
+    return db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.start_at > utcnow(),
+            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)),
+        )
+        .order_by(Appointment.start_at)
+    ).first()
+
+
+def _set_opt_in(patient: Patient, value: bool, source: str) -> None:
+    if patient.sms_opt_in != value:
+        patient.sms_opt_in = value
+        patient.sms_opt_in_at = utcnow()
+        patient.sms_opt_in_source = source
+
+
+def _recent_opt_out_reply(patient_id: int, now) -> bool:
+    return (
+        db.session.scalar(
+            select(OutboundText.id).where(
+                OutboundText.patient_id == patient_id,
+                OutboundText.kind == Kind.REPLY_OPT_OUT,
+                OutboundText.created_at >= now - timedelta(minutes=5),
+            )
+        )
+        is not None
+    )
+
+
+def status_report(message_sid: str, status: str, error_code: str | None) -> OutboundText | None:
+    """Apply a delivery report; statuses only move forward (delivered stays delivered)."""
+    new = TWILIO_STATUSES.get((status or "").lower())
+    if new is None:
+        return None
+    with write_transaction("sms-status"):
+        row = db.session.scalar(
+            select(OutboundText).where(OutboundText.provider_sid == message_sid)
+        )
+        if row is None:
+            return None
+        current = TextStatus(row.status)
+        if STATUS_RANK[new] <= STATUS_RANK[current] or current in (
+            TextStatus.SKIPPED,
+            TextStatus.CANCELLED,
+        ):
+            return row
+        now = utcnow()
+        row.status = new
+        row.updated_at = now
+        if new is TextStatus.DELIVERED:
+            row.delivered_at = now
+            return row
+        if new in (TextStatus.UNDELIVERED, TextStatus.FAILED):
+            code = int(error_code) if (error_code or "").isdigit() else None
+            row.error_code = str(code or "")
+            row.error_message = f"Twilio reported {status}"
+            if code in RETRY_ONCE_CODES and row.attempts < 2 and now < row.expires_at:
+                # Unreachable or unknown for now: worth one more try later.
+                row.status = TextStatus.PENDING
+                row.provider_sid = None
+                row.send_at = now + RETRY_ONCE_AFTER
+                return row
+            alerts.after_failed_send(row, db.session.get(Patient, row.patient_id), code)
+        return row

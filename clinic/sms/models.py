@@ -1,0 +1,145 @@
+"""Texts in and out, and the alerts and tasks they raise for staff.
+
+Every planned text is a row (the outbox): the scheduler only sends what the rows say, so a
+restart, a deploy or a crash loses nothing, and a rescheduled visit simply moves its rows.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.db_types import UTCDateTime
+from clinic.extensions import db
+from clinic.patients.models import Patient
+
+
+class TextStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# How far along a text is; a status callback never moves a text to a lower rank.
+STATUS_RANK = {
+    TextStatus.PENDING: 0,
+    TextStatus.SENDING: 1,
+    TextStatus.SENT: 2,
+    TextStatus.UNDELIVERED: 3,
+    TextStatus.FAILED: 3,
+    TextStatus.DELIVERED: 4,
+    TextStatus.SKIPPED: 5,
+    TextStatus.CANCELLED: 5,
+}
+OPEN_STATUSES = (TextStatus.PENDING, TextStatus.SENDING)
+
+
+class OutboundText(db.Model):
+    __tablename__ = "outbound_text"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    # The reply this text answers (HELP, STOP, symptoms ...), for texts that answer a reply.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_text.id"))
+    to_number: Mapped[str] = mapped_column(String(20), default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # as sent; rendered when sent
+    send_at = mapped_column(UTCDateTime(), nullable=False)
+    expires_at = mapped_column(UTCDateTime(), nullable=False)
+    immediate: Mapped[bool] = mapped_column(default=False)  # ignores quiet hours
+    status: Mapped[str] = mapped_column(String(12), default=TextStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at = mapped_column(UTCDateTime())
+    lease_until = mapped_column(UTCDateTime())
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    segments: Mapped[int] = mapped_column(default=0)
+    error_code: Mapped[str] = mapped_column(String(10), default="")
+    error_message: Mapped[str] = mapped_column(String(300), default="")
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    updated_at = mapped_column(UTCDateTime(), nullable=False)
+    sent_at = mapped_column(UTCDateTime())
+    delivered_at = mapped_column(UTCDateTime())
+
+    patient: Mapped[Patient] = relationship()
+
+    __table_args__ = (
+        # At most one text of a kind per visit, and one answer of a kind per reply.
+        UniqueConstraint("appointment_id", "kind", name="uq_outbound_text_appointment_kind"),
+        UniqueConstraint("reply_to_id", "kind", name="uq_outbound_text_reply_kind"),
+        CheckConstraint(
+            "status IN ('pending','sending','sent','delivered','undelivered','failed',"
+            "'skipped','cancelled')",
+            name="status_known",
+        ),
+        # The dispatcher's query: due pending rows in send order.
+        Index("ix_outbound_text_due", "status", "send_at"),
+    )
+
+
+class InboundText(db.Model):
+    __tablename__ = "inbound_text"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)  # retries are ignored
+    from_number: Mapped[str] = mapped_column(String(20), index=True)
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    intent: Mapped[str] = mapped_column(String(12))
+    needs_attention: Mapped[bool] = mapped_column(default=False)  # the staff inbox
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    handled_at = mapped_column(UTCDateTime())
+    received_at = mapped_column(UTCDateTime(), nullable=False)
+
+    patient: Mapped[Patient | None] = relationship()
+
+
+class AlertLevel(enum.StrEnum):
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    TASK = "task"  # "phone the patient": an undelivered safety text, an unusable number
+
+
+ALERT_ORDER = {AlertLevel.EMERGENCY: 0, AlertLevel.URGENT: 1, AlertLevel.TASK: 2}
+
+
+class StaffAlert(db.Model):
+    __tablename__ = "staff_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(300))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_text.id"))
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_text.id"))
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    acknowledged_at = mapped_column(UTCDateTime())
+
+    patient: Mapped[Patient | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("level IN ('emergency','urgent','task')", name="level_known"),
+        Index("ix_staff_alert_open", "acknowledged_at", "level", "created_at"),
+    )
+
+
+class MessageTemplate(db.Model):
+    """A clinic's own wording for one kind of text (the built-in wording applies otherwise)."""
+
+    __tablename__ = "message_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at = mapped_column(UTCDateTime(), nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

@@ -1,0 +1,158 @@
+"""Planning texts: rows written in the same transaction as the event that plans them."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from clinic.aftercare.plan import (
+    IMMEDIATE_KINDS,
+    CarePolicy,
+    Kind,
+    PlannedText,
+    plan_aftercare,
+    plan_booking,
+    plan_course_nudge,
+    plan_reminders,
+)
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sms.models import OutboundText, TextStatus
+
+REMINDER_KINDS = (Kind.REMINDER_48H, Kind.REMINDER_24H)
+# An answer to a reply is worth sending only while the conversation is fresh.
+REPLY_LIFETIME = timedelta(hours=1)
+
+
+def care_policy() -> CarePolicy:
+    config = current_app.config
+    return CarePolicy(
+        quiet_start=time.fromisoformat(config["SMS_QUIET_START"]),
+        quiet_end=time.fromisoformat(config["SMS_QUIET_END"]),
+    )
+
+
+def _tz(appointment) -> ZoneInfo:
+    return ZoneInfo(appointment.practitioner.location.timezone)
+
+
+def _add(patient_id: int, planned: PlannedText, *, appointment_id=None, reply_to_id=None):
+    now = utcnow()
+    row = OutboundText(
+        kind=planned.kind,
+        patient_id=patient_id,
+        appointment_id=appointment_id,
+        reply_to_id=reply_to_id,
+        send_at=planned.send_at,
+        expires_at=planned.expires_at,
+        immediate=planned.kind in IMMEDIATE_KINDS,
+        status=TextStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(row)
+    return row
+
+
+def plan_for_booking(appointment, *, confirm: bool = True) -> list[OutboundText]:
+    """Confirmation now (unless part of a series already confirmed) and the reminders."""
+    db.session.flush()
+    planned = plan_booking(
+        start=appointment.start_at, now=utcnow(), tz=_tz(appointment), policy=care_policy()
+    )
+    if not confirm:
+        planned = [p for p in planned if p.kind is not Kind.CONFIRMATION]
+    return [_add(appointment.patient_id, p, appointment_id=appointment.id) for p in planned]
+
+
+def visit_moved(appointment) -> None:
+    """Move the pending reminders with the visit; drop those whose time has now passed."""
+    wanted = {
+        p.kind: p
+        for p in plan_reminders(
+            start=appointment.start_at, now=utcnow(), tz=_tz(appointment), policy=care_policy()
+        )
+    }
+    existing = {
+        row.kind: row
+        for row in db.session.scalars(
+            select(OutboundText).where(
+                OutboundText.appointment_id == appointment.id,
+                OutboundText.kind.in_(REMINDER_KINDS),
+            )
+        )
+    }
+    now = utcnow()
+    for kind in REMINDER_KINDS:
+        row, plan = existing.get(kind), wanted.get(kind)
+        if row is None:
+            if plan is not None:
+                _add(appointment.patient_id, plan, appointment_id=appointment.id)
+            continue
+        if row.status != TextStatus.PENDING:
+            if plan is not None and row.status in (TextStatus.SENT, TextStatus.DELIVERED):
+                # Already reminded of the old time: remind again of the new one.
+                row.status, row.provider_sid, row.body = TextStatus.PENDING, None, ""
+                row.attempts, row.error_code, row.error_message = 0, "", ""
+                row.send_at, row.expires_at, row.updated_at = plan.send_at, plan.expires_at, now
+            continue
+        if plan is None:
+            row.status, row.error_message, row.updated_at = TextStatus.CANCELLED, "visit moved", now
+        else:
+            row.send_at, row.expires_at, row.updated_at = plan.send_at, plan.expires_at, now
+
+
+def visit_called_off(appointment, reason: str) -> int:
+    """Cancel every text still waiting for this visit (cancelled, no-show, declined)."""
+    result = db.session.execute(
+        update(OutboundText)
+        .where(
+            OutboundText.appointment_id == appointment.id,
+            OutboundText.status == TextStatus.PENDING,
+        )
+        .values(status=TextStatus.CANCELLED, error_message=reason[:300], updated_at=utcnow())
+    )
+    return result.rowcount
+
+
+def plan_for_completed_session(appointment) -> list[OutboundText]:
+    session_end = appointment.completed_at or appointment.end_at
+    planned = plan_aftercare(session_end=session_end, tz=_tz(appointment), policy=care_policy())
+    return [_add(appointment.patient_id, p, appointment_id=appointment.id) for p in planned]
+
+
+def plan_nudge(appointment, due: datetime) -> OutboundText | None:
+    """A nudge tied to an unbooked course session (once per session)."""
+    exists = db.session.scalar(
+        select(OutboundText.id).where(
+            OutboundText.appointment_id == appointment.id,
+            OutboundText.kind == Kind.COURSE_NUDGE,
+        )
+    )
+    if exists:
+        return None
+    planned = plan_course_nudge(due=due, tz=_tz(appointment), policy=care_policy())
+    return _add(appointment.patient_id, planned, appointment_id=appointment.id)
+
+
+def queue_reply(patient_id: int, kind: Kind, inbound_id: int) -> OutboundText:
+    now = utcnow()
+    planned = PlannedText(kind, now, now + REPLY_LIFETIME)
+    return _add(patient_id, planned, reply_to_id=inbound_id)
+
+
+def stop_all_for_patient(patient_id: int, reason: str) -> int:
+    """Opt-out: nothing planned goes out any more (answers to the opt-out itself excepted)."""
+    result = db.session.execute(
+        update(OutboundText)
+        .where(
+            OutboundText.patient_id == patient_id,
+            OutboundText.status == TextStatus.PENDING,
+            OutboundText.kind != Kind.REPLY_OPT_OUT,
+        )
+        .values(status=TextStatus.CANCELLED, error_message=reason[:300], updated_at=utcnow())
+    )
+    return result.rowcount

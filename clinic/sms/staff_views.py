@@ -1,0 +1,135 @@
+"""Staff text pages: the alerts queue, the inbox of replies, a patient's thread, the wording."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from clinic.errors import ValidationFailed
+from clinic.sms import queries, staff_services
+from clinic.sms.forms import ActionForm, TemplateForm
+from clinic.staff.auth import roles_required, safe_next
+from clinic.staff.forms import refuse_impossible_ids
+from clinic.staff.models import Role
+
+bp = Blueprint("texts", __name__)
+bp.url_value_preprocessor(refuse_impossible_ids)
+
+any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
+admins_only = roles_required(Role.ADMIN)
+
+
+def _page(template: str, *, status: int = 200, **context):
+    return render_template(
+        template, counts=queries.counts(), kind_label=queries.kind_label, **context
+    ), status
+
+
+def _back(form: ActionForm, endpoint: str):
+    return redirect(safe_next(form.next.data) or url_for(endpoint), code=303)
+
+
+# "/desk/texts" itself: the alerts are what matters most.
+@bp.get("")
+@any_staff
+def index():
+    return redirect(url_for(".alerts"))
+
+
+@bp.get("/alerts")
+@any_staff
+def alerts():
+    return _page("texts/alerts.html", queue=queries.alerts_queue())
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@any_staff
+def acknowledge(alert_id: int):
+    form = ActionForm()  # the CSRF token was checked before the view ran
+    alert = staff_services.acknowledge_alert(alert_id, current_user._get_current_object())
+    if alert.acknowledged_by_id == current_user.id:
+        flash("Alert acknowledged.", "success")
+    else:
+        flash("Someone else had already acknowledged that alert.", "info")
+    return _back(form, ".alerts")
+
+
+@bp.get("/inbox")
+@any_staff
+def inbox():
+    return _page("texts/inbox.html", inbox=queries.inbox())
+
+
+@bp.post("/inbox/<int:inbound_id>/handled")
+@any_staff
+def handled(inbound_id: int):
+    form = ActionForm()
+    reply = staff_services.mark_handled(inbound_id, current_user._get_current_object())
+    if reply.handled_by_id == current_user.id:
+        flash("Reply marked as handled.", "success")
+    else:
+        flash("Someone else had already handled that reply.", "info")
+    return _back(form, ".inbox")
+
+
+@bp.get("/patients/<int:patient_id>")
+@any_staff
+def patient(patient_id: int):
+    return _page("texts/patient.html", thread=queries.thread(patient_id))
+
+
+@bp.get("/templates")
+@any_staff
+def templates():
+    return _templates_page()
+
+
+@bp.post("/templates/<kind>")
+@admins_only
+def save_template(kind: str):
+    kind = queries.known_kind(kind)
+    form = TemplateForm(prefix=kind.value)
+    if not form.validate_on_submit():
+        return _templates_page(status=422, failed=(kind, form))
+    try:
+        check = staff_services.save_template(
+            kind, form.body.data, current_user._get_current_object()
+        )
+    except ValidationFailed as exc:
+        form.body.errors = [*form.body.errors, *exc.errors["body"]]
+        return _templates_page(status=422, failed=(kind, form))
+    flash(f"Saved: {queries.kind_label(kind)}.", "success")
+    for warning in check.warnings:
+        flash(warning, "info")
+    return redirect(url_for(".templates", _anchor=kind.value), code=303)
+
+
+@bp.post("/templates/<kind>/restore")
+@admins_only
+def restore_template(kind: str):
+    kind = queries.known_kind(kind)
+    if staff_services.restore_default(kind):
+        flash(f"Restored the built-in wording: {queries.kind_label(kind)}.", "success")
+    else:
+        flash(f"{queries.kind_label(kind)} already uses the built-in wording.", "info")
+    return redirect(url_for(".templates", _anchor=kind.value), code=303)
+
+
+def _templates_page(*, status: int = 200, failed=None):
+    wordings = queries.wordings()
+    forms = {}
+    if current_user.role == Role.ADMIN:
+        for wording in wordings:
+            forms[wording.kind] = TemplateForm(
+                prefix=wording.kind.value, formdata=None, data={"body": wording.body}
+            )
+        if failed is not None:
+            forms[failed[0]] = failed[1]
+    return _page(
+        "texts/templates.html",
+        status=status,
+        wordings=wordings,
+        forms=forms,
+        failed_kind=failed[0] if failed else None,
+        placeholders=queries.placeholders(),
+    )

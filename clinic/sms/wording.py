@@ -1,0 +1,136 @@
+"""The words of each text: built-in wording, a clinic's own templates, and the checks a
+template must pass before it is saved (GSM-7, at most two segments, no health words)."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from clinic.aftercare.plan import Kind
+from clinic.sms.gsm import encoding_of
+
+PLACEHOLDERS = {
+    "clinic": "the clinic's name",
+    "date": "the visit's day, e.g. Tuesday 3 March",
+    "time": "the visit's time, e.g. 10:15",
+    "phone": "the clinic's phone number",
+    "link": "the patient's private booking link (or the booking page)",
+    "next_visit": "the next visit's date and time, or a link to book one (7-day check only)",
+}
+
+DEFAULTS: dict[Kind, str] = {
+    Kind.CONFIRMATION: "{clinic}: your visit is booked for {date} at {time}. "
+    "To change or cancel: {link}",
+    Kind.REMINDER_48H: "{clinic}: your visit is on {date} at {time}. Please come with clean, "
+    "dry hair, no styling products, no alcohol for 24h and no anti-inflammatory painkillers for "
+    "3 days, unless your doctor advises otherwise. {phone}",
+    Kind.REMINDER_24H: "{clinic}: see you {date} at {time}. Reply C to confirm. To change: {link}",
+    Kind.AFTERCARE_2H: "{clinic}: redness, warmth and tightness are normal today. Please don't "
+    "touch or scratch the area and put nothing on it tonight. Questions: {phone}",
+    Kind.AFTERCARE_24H: "{clinic}: you can now wash gently with a mild shampoo and lukewarm "
+    "water, then pat dry. Restart your usual scalp products unless we told you otherwise.",
+    Kind.AFTERCARE_48H: "{clinic}: any redness should be fading now. For one more day please "
+    "avoid heavy sweating, saunas, swimming and strong sun.",
+    Kind.INFECTION_72H: "{clinic}: if you notice worsening pain, pus, swelling, spreading redness "
+    "or a temperature of 38C or more, call us today on {phone}. If you feel very unwell, call "
+    "the emergency number.",
+    Kind.REVIEW_7D: "{clinic}: one week on, do you have any lasting bumps, dark patches or "
+    "irritation? Reply or call {phone}. {next_visit}",
+    Kind.COURSE_NUDGE: "{clinic}: your next session is due. Book a time that suits you: {link} "
+    "or call {phone}.",
+    Kind.REPLY_HELP: "{clinic}: appointment and aftercare texts. For help call {phone}. Reply "
+    "STOP to end texts, START to restart them.",
+    Kind.REPLY_OPT_OUT: "{clinic}: you will get no more texts from us. Reply START to restart. "
+    "We may still phone you about your care.",
+    Kind.REPLY_OPT_IN: "{clinic}: texts restarted. Reply STOP at any time to end them.",
+    Kind.REPLY_CONFIRM: "{clinic}: thank you, your visit on {date} at {time} is confirmed.",
+    Kind.REPLY_SYMPTOMS: "{clinic}: thank you for telling us. A clinician will call you shortly. "
+    "If you are very unwell, confused, breathless or your heart is racing, call the emergency "
+    "number now.",
+}
+
+OPT_OUT_LINE = " Reply STOP to opt out."
+
+# Texts are not private: they must never name a condition, a medicine or a procedure.
+FORBIDDEN = re.compile(
+    r"needl|minoxidil|\bprp\b|platelet|plasma|steroid|triamcinolone|lidocaine|anaesthe|anesthe|"
+    r"numbing|alopecia|hair ?loss|bald|psoriasis|eczema|dermatitis|folliculitis|infect|"
+    r"isotretinoin|warfarin|apixaban|rivaroxaban|clopidogrel|aspirin|ibuprofen|pregnan|keloid|"
+    r"diabet|cancer|chemo|radiother|transplant|inject|lupus|herpes|shingles|finasteride",
+    re.IGNORECASE,
+)
+
+# Values long enough to stand for the real thing when a template's length is checked.
+SAMPLE = {
+    "clinic": "Northside Hair Clinic",
+    "date": "Wednesday 30 September",
+    "time": "10:15",
+    "phone": "+44 20 7946 0321",
+    "link": "https://book.example-clinic.co.uk/manage/" + "x" * 72,
+    "next_visit": "Your next visit: Wednesday 30 September at 10:15.",
+}
+
+
+@dataclass(frozen=True)
+class TemplateCheck:
+    errors: list[str]
+    warnings: list[str]
+    segments: int
+
+
+def check_template(kind: Kind, body: str) -> TemplateCheck:
+    errors: list[str] = []
+    warnings: list[str] = []
+    text = body.strip()
+    if not text:
+        return TemplateCheck(["The text cannot be empty."], [], 0)
+    names = _placeholders(text)
+    if names is None:
+        return TemplateCheck(["Braces must hold a placeholder name, like {date}."], [], 0)
+    unknown = sorted(names - set(PLACEHOLDERS))
+    if unknown:
+        errors.append("Unknown placeholders: " + ", ".join("{" + n + "}" for n in unknown) + ".")
+    found = sorted({m.group(0).lower() for m in FORBIDDEN.finditer(text)})
+    if found:
+        errors.append(
+            "Texts must not name a condition, medicine or procedure (found: "
+            + ", ".join(found)
+            + ")."
+        )
+    encoding = encoding_of(text)
+    if encoding.name != "GSM-7":
+        errors.append(
+            "Use plain characters only (these would make the text cost more and may show "
+            "wrongly): " + " ".join(repr(ch) for ch in encoding.offending)
+        )
+    segments = 0
+    if not unknown and not errors:
+        rendered = text.format(**SAMPLE) + OPT_OUT_LINE
+        segments = encoding_of(rendered).segments
+        if segments > 2:
+            errors.append(
+                f"Too long: with real details it takes {segments} text messages; at most 2."
+            )
+        elif segments == 2:
+            warnings.append("With real details this goes as 2 text messages; 1 is better.")
+    return TemplateCheck(errors, warnings, segments)
+
+
+def _placeholders(text: str) -> set[str] | None:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return None
+    names = set()
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            return None
+        names.add(name)
+    return names
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    return template.format(**{name: values.get(name, "") for name in PLACEHOLDERS}).strip()
