@@ -83,6 +83,7 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "TWILIO_TIMEOUT_SECONDS": _int(env, "TWILIO_TIMEOUT_SECONDS", 10),
         "SMS_SEGMENTS_PER_SECOND": _float(env, "SMS_SEGMENTS_PER_SECOND", 1.0),
         "SMS_MAX_ATTEMPTS": _int(env, "SMS_MAX_ATTEMPTS", 8),
+        "SMS_SEND_CONCURRENCY": _int(env, "SMS_SEND_CONCURRENCY", 1),
         "SMS_CLAIM_LEASE_SECONDS": _int(env, "SMS_CLAIM_LEASE_SECONDS", 300),
         "SMS_BATCH_SIZE": _int(env, "SMS_BATCH_SIZE", 100),
         "DISPATCH_INTERVAL_SECONDS": _int(env, "DISPATCH_INTERVAL_SECONDS", 30),

@@ -6,7 +6,13 @@ from clinic.consent.models import ConsentForm, SignedConsent
 from clinic.courses.models import Course
 from clinic.patients.models import Patient
 from clinic.screening.models import Screening
-from clinic.sms.models import InboundText, MessageTemplate, OutboundText, StaffAlert
+from clinic.sms.models import (
+    DeliveryReport,
+    InboundText,
+    MessageTemplate,
+    OutboundText,
+    StaffAlert,
+)
 from clinic.staff.models import Role, StaffUser
 from clinic.visits.models import SessionRecord
 
@@ -16,6 +22,7 @@ __all__ = [
     "BookingSource",
     "ConsentForm",
     "Course",
+    "DeliveryReport",
     "InboundText",
     "MessageTemplate",
     "OutboundText",

@@ -303,6 +303,20 @@ def test_rescheduling_moves_the_reminders_and_reminds_again_of_the_new_time(app,
     assert sum("Tuesday 10 March" in b for b in bodies) == 2
 
 
+def test_a_visit_moved_close_and_then_out_again_gets_its_reminders_back(app, clock):
+    make_clinic()
+    appointment = book()
+    reschedule(appointment, datetime(2026, 3, 2, 14, 0, tzinfo=UTC), by_patient=False)
+    assert text(appointment, Kind.REMINDER_48H).status == TextStatus.CANCELLED
+    reschedule(appointment, datetime(2026, 3, 12, 10, 0, tzinfo=UTC), by_patient=False)
+    for kind, due in (
+        (Kind.REMINDER_48H, datetime(2026, 3, 10, 10, 0, tzinfo=UTC)),
+        (Kind.REMINDER_24H, datetime(2026, 3, 11, 10, 0, tzinfo=UTC)),
+    ):
+        row = text(appointment, kind)
+        assert (row.status, row.send_at) == (TextStatus.PENDING, due)
+
+
 def test_a_cancelled_visit_gets_nothing_more(app, clock):
     make_clinic()
     appointment = book()

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clinic.booking.models import AppointmentStatus
 from clinic.consent import texts as consent_texts
@@ -329,3 +329,45 @@ def test_the_staff_stylesheet_prints_only_the_record(app):
 
 def test_unknown_consent_records_are_not_found(desk):
     assert desk.get("/desk/visits/consents/5").status_code == 404
+
+
+# --- consultations and no-shows -------------------------------------------------------------
+
+
+def test_a_checked_in_consultation_is_completed_without_a_session_record(desk):
+    appointment = make_booking("consultation", TUESDAY_10, source="desk")
+    assert check_in(desk, appointment).status_code == 303
+    response = post(desk, appointment, "finish", {})
+    assert response.status_code == 303
+    assert status_of(appointment) == AppointmentStatus.COMPLETED
+
+
+def test_a_treatment_cannot_be_finished_without_its_record(desk):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    assert check_in(desk, appointment).status_code == 303
+    assert post(desk, appointment, "finish", {}).status_code == 409
+    assert status_of(appointment) == AppointmentStatus.CHECKED_IN
+
+
+def test_a_started_visit_can_be_marked_a_no_show_and_its_texts_stop(desk, clock):
+    from clinic.sms.models import OutboundText, TextStatus
+
+    appointment = make_booking("microneedling", TUESDAY_10, sms_opt_in=True)
+    assert post(desk, appointment, "no-show", {}).status_code == 409  # not started yet
+    clock.set(TUESDAY_10 + timedelta(minutes=20))
+    assert post(desk, appointment, "no-show", {}).status_code == 303
+    assert status_of(appointment) == AppointmentStatus.NO_SHOW
+    pending = db.session.scalars(
+        select(OutboundText).where(OutboundText.status == TextStatus.PENDING)
+    ).all()
+    assert pending == []
+
+
+def test_a_cancelled_visit_cannot_be_screened_again_at_the_desk(desk):
+    from clinic.booking import services as booking
+
+    appointment = make_booking("microneedling", TUESDAY_10)
+    booking.cancel(appointment, by_patient=False)
+    before = db.session.scalar(select(func.count()).select_from(Screening))
+    rescreen(desk, appointment)
+    assert db.session.scalar(select(func.count()).select_from(Screening)) == before

@@ -28,6 +28,7 @@ from tests.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 60  # seconds a dispatcher may take to finish, far above what it needs
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
@@ -147,9 +148,7 @@ def assert_every_text_sent_once(fake, count: int) -> None:
     assert {r.provider_sid: (r.to_number, r.body) for r in rows} == held
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_dispatcher_killed_again_and_again_still_sends_each_text_once(
     request, backend, twilio, tmp_path
 ):
@@ -184,14 +183,15 @@ def test_a_dispatcher_killed_again_and_again_still_sends_each_text_once(
     assert twilio.count() == count
 
 
-@pytest.mark.postgres
-def test_two_dispatchers_on_postgresql_share_the_work_and_send_each_text_once(
-    pg_app, twilio, tmp_path
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_dispatchers_together_share_the_work_and_send_each_text_once(
+    request, backend, twilio, tmp_path
 ):
+    app = request.getfixturevalue("app" if backend == "sqlite" else "pg_app")
     count = 300
     seed(count)
     twilio.set_latency(0.01, 0.02)
-    processes = [dispatcher(pg_app, twilio, tmp_path, f"twin{n}") for n in range(2)]
+    processes = [dispatcher(app, twilio, tmp_path, f"twin{n}") for n in range(2)]
     outputs = [finish(p, tmp_path, f"twin{n}") for n, p in enumerate(processes)]
 
     assert_every_text_sent_once(twilio, count)

@@ -1,7 +1,7 @@
 """The dispatcher against a fake Twilio server, through the real twilio client, on a frozen clock.
 
-Every test ends by asking the fake what it received: a text the dispatcher counts as sent must
-have reached Twilio exactly once, and one it holds back must not have reached it at all.
+The tests ask the fake what it received: a text the dispatcher counts as sent must have reached
+Twilio exactly once, and one it holds back must not have reached it at all.
 """
 
 import threading
@@ -16,15 +16,15 @@ from clinic.aftercare.plan import Kind
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms.dispatch import claim_batch, dispatch_pass
-from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
+from clinic.sms.inbound import status_report
+from clinic.sms.models import OPEN_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import ConsoleSender, TwilioSender, get_sender
 from clinic.sms.wording import OPT_OUT_LINE
 from clinic.staff.services import create_staff
 from clinic.visits import services as visits
 from clinic.visits.services import SessionInput
-from tests.conftest import TWILIO_FROM
 from tests.factories import make_booking, make_clinic, patient_details
-from tests.fake_twilio import drop_sender
+from tests.fake_twilio import drop_sender, segments_of
 
 LONDON = ZoneInfo("Europe/London")
 SESSION = SessionInput(
@@ -78,20 +78,34 @@ def assert_sent_exactly_once(fake, rows):
     assert Counter(m["to"] for m in messages if m["to"] in numbers) == numbers
 
 
+def completed_session(clock):
+    """A microneedling session done on Tuesday, and its 72-hour warning-signs text."""
+    make_clinic(rooms=2)
+    staff = create_staff(
+        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
+    )
+    (appointment,) = book_patients(1, start=TUESDAY_10, slug="microneedling")
+    clock.set(TUESDAY_10 - timedelta(minutes=5))
+    visits.check_in(appointment.id, changes_since_last_visit=False)
+    visits.complete(appointment.id, SESSION, staff)
+    (warning,) = texts(Kind.INFECTION_72H)
+    return appointment, warning
+
+
 def settle(clock, kind: Kind, *, step=timedelta(minutes=1), passes=200) -> int:
-    """Run passes, the clock moving on between them, until no text of ``kind`` is pending."""
+    """Run passes, the clock moving on between them, until no text of ``kind`` is open."""
     for done in range(1, passes + 1):
         dispatch_pass()
-        if not any(r.status == TextStatus.PENDING for r in texts(kind)):
+        if not any(r.status in OPEN_STATUSES for r in texts(kind)):
             return done
         clock.advance(step)
-    raise AssertionError(f"{kind} texts still pending after {passes} passes")
+    raise AssertionError(f"{kind} texts still open after {passes} passes")
 
 
 # --- the plain road ---------------------------------------------------------------------------
 
 
-def test_texts_go_once_each_with_the_sid_callback_and_one_opt_out_line(twilio_app, clock):
+def test_each_text_goes_once_and_only_the_first_says_how_to_opt_out(twilio_app, fake_twilio, clock):
     make_clinic(rooms=2)
     (appointment,) = book_patients(1)
 
@@ -113,6 +127,7 @@ def test_texts_go_once_each_with_the_sid_callback_and_one_opt_out_line(twilio_ap
     assert [OPT_OUT_LINE in r.body for r in rows] == [True, False, False]
     assert [r.attempts for r in rows] == [1, 1, 1]
     assert all(r.segments >= 1 and r.sent_at is not None for r in rows)
+    assert_sent_exactly_once(fake_twilio, rows)
 
 
 def test_twilio_gets_the_number_sender_body_and_status_callback(twilio_app, fake_twilio, clock):
@@ -121,9 +136,13 @@ def test_twilio_gets_the_number_sender_body_and_status_callback(twilio_app, fake
     dispatch_pass()
     rows = texts(Kind.CONFIRMATION)
     assert_sent_exactly_once(fake_twilio, rows)
-    for row, message in zip(rows, fake_twilio.messages, strict=True):
+    # Texts go out over several connections at once, so match them by sid, not by order.
+    by_sid = {message["sid"]: message for message in fake_twilio.messages}
+    assert len(by_sid) == len(rows)
+    for row in rows:
+        message = by_sid[row.provider_sid]
         assert message["to"] == row.to_number
-        assert message["from"] == TWILIO_FROM
+        assert message["from"] == twilio_app.config["TWILIO_FROM_NUMBER"]
         assert message["_status_callback"] == CALLBACK
         assert row.provider_sid == message["sid"]
         assert row.provider_sid.startswith("SM") and len(row.provider_sid) == 34
@@ -143,6 +162,16 @@ def test_a_messaging_service_replaces_the_from_number(twilio_app, fake_twilio):
     assert_sent_exactly_once(fake_twilio, texts(Kind.CONFIRMATION))
 
 
+def test_a_messaging_service_text_keeps_its_segment_count(twilio_app, fake_twilio):
+    twilio_app.config.update(TWILIO_FROM_NUMBER="", TWILIO_MESSAGING_SERVICE_SID="MG" + "a" * 32)
+    drop_sender(twilio_app)
+    make_clinic(rooms=2)
+    book_patients(1)
+    dispatch_pass()
+    (row,) = texts(Kind.CONFIRMATION)
+    assert row.segments == segments_of(row.body) >= 1
+
+
 def test_without_credentials_the_console_prints_and_records_texts(app, capsys):
     app.config.update(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
     drop_sender(app)
@@ -153,6 +182,16 @@ def test_without_credentials_the_console_prints_and_records_texts(app, capsys):
     assert isinstance(get_sender(), ConsoleSender)
     assert row.status == TextStatus.SENT and row.provider_sid == "CONSOLE00000001"
     assert f"[text to {phone(0)}] {row.body}" in capsys.readouterr().out
+
+
+def test_two_texts_due_together_carry_the_opt_out_line_once(twilio_app, fake_twilio, clock):
+    make_clinic(rooms=2)
+    book_patients(1)
+    # Nothing went out before 10:00: the confirmation and the 48-hour reminder go together.
+    clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert str(dispatch_pass()) == "sent 2"
+    bodies = [m["body"] for m in fake_twilio.messages]
+    assert [OPT_OUT_LINE in body for body in bodies] == [True, False]
 
 
 # --- what is held back ------------------------------------------------------------------------
@@ -266,16 +305,7 @@ def test_a_storm_past_the_attempt_limit_fails_a_safety_text_and_asks_staff_to_ph
     twilio_app, fake_twilio, clock
 ):
     twilio_app.config["SMS_MAX_ATTEMPTS"] = 3
-    make_clinic(rooms=2)
-    staff = create_staff(
-        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
-    )
-    (appointment,) = book_patients(1, start=TUESDAY_10, slug="microneedling")
-    clock.set(TUESDAY_10 - timedelta(minutes=5))
-    visits.check_in(appointment.id, changes_since_last_visit=False)
-    visits.complete(appointment.id, SESSION, staff)
-    (warning,) = texts(Kind.INFECTION_72H)
-
+    appointment, warning = completed_session(clock)
     clock.set(warning.send_at)
     fake_twilio.fail_next(100, 500)
     settle(clock, Kind.INFECTION_72H, step=timedelta(minutes=10))
@@ -298,7 +328,7 @@ def test_a_number_twilio_refuses_is_marked_unusable_and_staff_phone(
     twilio_app, fake_twilio, clock, code
 ):
     make_clinic(rooms=2)
-    refused, fine = book_patients(2)
+    refused, _other = book_patients(2)
     fake_twilio.refuse(phone(0), code)
 
     report = dispatch_pass()
@@ -356,27 +386,30 @@ def impatient(twilio_app):
     return twilio_app
 
 
-def test_a_request_that_times_out_is_retried_and_sent_once(impatient, fake_twilio, clock):
+def test_a_request_that_times_out_is_checked_with_twilio_then_sent_once(
+    impatient, fake_twilio, clock
+):
     make_clinic(rooms=2)
     book_patients(1)
     # Twilio holds the request past our timeout and never takes the text.
     fake_twilio.fail_next(1, 503, delay=1.5)
 
-    assert str(dispatch_pass()) == "retry later 1"
+    assert str(dispatch_pass()) == "no answer (check later) 1"
     (row,) = texts(Kind.CONFIRMATION)
-    assert row.status == TextStatus.PENDING and row.attempts == 1
+    assert row.status == TextStatus.SENDING and row.attempts == 1
+    assert row.lease_until >= clock.now() + timedelta(seconds=30)
     assert "no answer from Twilio" in row.error_message
+    assert str(dispatch_pass()) == "nothing due"  # not before its lease runs out
 
-    settle(clock, Kind.CONFIRMATION)
+    clock.advance(minutes=1)
+    report = dispatch_pass()
+    assert report.counts == Counter({"reconciled (send again)": 1, "sent": 1})
     (row,) = texts(Kind.CONFIRMATION)
     assert row.attempts == 2
+    assert fake_twilio.list_requests == 1
     assert_sent_exactly_once(fake_twilio, [row])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch._send_batch resends after a timeout without asking Twilio first",
-)
 def test_a_text_twilio_took_before_the_timeout_is_not_sent_again(impatient, fake_twilio, clock):
     make_clinic(rooms=2)
     book_patients(1)
@@ -384,11 +417,28 @@ def test_a_text_twilio_took_before_the_timeout_is_not_sent_again(impatient, fake
     # crash. Sending again would text the patient twice.
     fake_twilio.slow_next(1, 1.5)
 
-    dispatch_pass()
+    assert str(dispatch_pass()) == "no answer (check later) 1"
     clock.advance(minutes=10)
-    dispatch_pass()
+    assert str(dispatch_pass()) == "reconciled (already sent) 1"
     (row,) = texts(Kind.CONFIRMATION)
+    assert row.attempts == 1
     assert_sent_exactly_once(fake_twilio, [row])
+
+
+def test_timeouts_past_the_attempt_limit_fail_a_safety_text_and_ask_staff_to_phone(
+    impatient, fake_twilio, clock
+):
+    impatient.config["SMS_MAX_ATTEMPTS"] = 2
+    appointment, warning = completed_session(clock)
+    clock.set(warning.send_at)
+    fake_twilio.fail_next(3, 503, delay=1.5)
+
+    settle(clock, Kind.INFECTION_72H, step=timedelta(minutes=10), passes=4)
+    (warning,) = texts(Kind.INFECTION_72H)
+    assert (warning.status, warning.attempts) == (TextStatus.FAILED, 2)
+    assert fake_twilio.create_requests == 2 and fake_twilio.count() == 0
+    (task,) = db.session.scalars(select(StaffAlert)).all()
+    assert (task.level, task.outbound_id) == (AlertLevel.TASK, warning.id)
 
 
 # --- crashes and concurrent dispatchers -------------------------------------------------------
@@ -442,12 +492,28 @@ def test_a_reconciled_text_keeps_its_opt_out_line_once(twilio_app, fake_twilio, 
     assert_sent_exactly_once(fake_twilio, [confirmation, reminder])
 
 
+def test_a_delivery_report_that_beat_the_reconciliation_still_applies(
+    twilio_app, fake_twilio, clock
+):
+    make_clinic(rooms=2)
+    book_patients(1)
+    _, (row,) = claim_batch(10)
+    sid = get_sender().send(row.to_number, row.body, status_callback=CALLBACK).sid
+    # The dispatcher died; Twilio's report comes in before anyone knows the sid.
+    assert status_report(sid, "delivered", None) is None
+
+    clock.advance(minutes=10)
+    assert str(dispatch_pass()) == "reconciled (already sent) 1"
+    (row,) = texts(Kind.CONFIRMATION)
+    assert (row.provider_sid, row.status) == (sid, TextStatus.DELIVERED)
+
+
 def test_concurrent_claims_never_return_the_same_row(any_app, clock):
     make_clinic(rooms=2)
     book_patients(16)
-    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # every confirmation and reminder due
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
     due = {r.id for r in texts() if r.send_at <= clock.now()}
-    assert len(due) == 16 + 16 + 2  # confirmations, 48-hour and the first 24-hour reminders
+    assert len(due) == 16 + 16 + 2  # the confirmations, 48-hour and first 24-hour reminders
     db.session.remove()
 
     claimed: list[list[int]] = []
@@ -478,3 +544,17 @@ def test_concurrent_claims_never_return_the_same_row(any_app, clock):
     assert set(ids) == due
     assert {r.status for r in texts() if r.id in due} == {TextStatus.SENDING}
     assert all(len(batch) <= 3 for batch in claimed)
+
+
+def test_several_sending_threads_still_send_each_text_once(twilio_app, fake_twilio, clock):
+    twilio_app.config["SMS_SEND_CONCURRENCY"] = 4
+    make_clinic(practitioners=2, rooms=2)
+    book_patients(8)
+    fake_twilio.fail_next(2, 500)
+    dispatch_pass()
+    assert [r.status for r in texts(Kind.CONFIRMATION)].count("sent") == 6
+    clock.advance(minutes=10)  # past the retry backoff
+    dispatch_pass()
+    rows = texts(Kind.CONFIRMATION)
+    assert {r.status for r in rows} == {"sent"}
+    assert_sent_exactly_once(fake_twilio, rows)

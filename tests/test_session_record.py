@@ -180,5 +180,6 @@ def test_desk_staff_check_in_but_do_not_record_sessions(client):
 def test_a_consultation_has_no_treatment_record_to_fill_in(practitioner):
     appointment = checked_in("consultation")
     page = text(practitioner.get(f"/desk/visits/{appointment.id}"))
-    assert "A consultation has no treatment record to complete." in page
+    assert "A consultation has no treatment record." in page
+    assert "Complete the visit" in page
     assert "Record and complete" not in page

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from clinic.booking.services import cancel
+from clinic.courses.services import CourseRequest, book_course
 from clinic.screening import services as screening_services
 from clinic.staff import services
 from clinic.staff.auth import roles_required, safe_next
@@ -302,11 +303,13 @@ def test_desk_flags_unreviewed_bookings_starting_within_48_hours(client, role, l
     make_staff(role=role)
     sign_in(client)
     page = re.sub(r"\s+", " ", client.get("/desk?day=2026-03-03").get_data(as_text=True))
-    warning = page.split("<h1>", 1)[0]
+    warning = page.split("review-warning", 1)[1].split("</section>", 1)[0]
     assert "1 booking in the next 48 hours still needs clinical review" in warning
     assert f'href="/desk/visits/{soon.id}"' in warning and "Soon Patient" in warning
     assert "Later Patient" not in warning
-    assert link in warning and 'href="/review"' in warning
+    assert link in warning
+    # Only those who may review are sent to the queue.
+    assert ('href="/review"' in warning) is (role == "practitioner")
     (row,) = rows(page)
     assert "Needs clinical review" in row
     later = rows(client.get("/desk?day=2026-03-04").get_data(as_text=True))
@@ -445,3 +448,27 @@ def test_create_staff_refuses_an_unknown_role(runner, db):
     )
     assert result.exit_code == 2
     assert db.session.scalar(select(StaffUser)) is None
+
+
+@pytest.mark.parametrize("page", ["/desk", "/review", "visit", "course", "consent"])
+def test_staff_pages_are_never_cached(client, page):
+    make_clinic(practitioners=1)
+    appointment = make_booking("microneedling", datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
+    course = book_course(
+        CourseRequest(
+            appointment.patient_id,
+            "microneedling",
+            "three-weekly-3",
+            datetime(2026, 3, 17, 10, tzinfo=UTC),
+        )
+    )
+    make_staff(role="admin", email="admin@example.com")
+    sign_in(client, email="admin@example.com")
+    path = {
+        "visit": f"/desk/visits/{appointment.id}",
+        "course": f"/desk/courses/{course.id}",
+        "consent": "/desk/visits/consents/1",
+    }.get(page, page)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"

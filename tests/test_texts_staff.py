@@ -424,3 +424,29 @@ def test_the_texts_address_opens_the_alerts(desk):
     response = desk.get("/desk/texts")
     assert response.status_code == 302
     assert response.headers["Location"] == "/desk/texts/alerts"
+
+
+@pytest.mark.postgres
+def test_the_pages_and_actions_work_on_postgresql(pg_app, clock):
+    make_clinic()
+    make_staff(role="admin", email="admin@example.com", name="Ana Admin")
+    client = pg_app.test_client()
+    sign_in(client, email="admin@example.com")
+    appointment = booked(**ADA)
+    booked(THURSDAY_10 + timedelta(hours=1), **BO)
+    reply(ADA["phone"], "there's pus")
+    clock.advance(minutes=1)
+    reply(BO["phone"], "red streaks everywhere")
+    reply("+447900111222", "Who is this?")
+    page = page_text(client.get("/desk/texts/alerts"))
+    assert page.index("red streaks everywhere") < page.index("there's pus")
+    assert "Who is this?" in page_text(client.get("/desk/texts/inbox"))
+    thread = client.get(f"/desk/texts/patients/{appointment.patient_id}")
+    assert thread.status_code == 200 and "there's pus" in page_text(thread)
+    alert = db.session.scalar(select(StaffAlert).order_by(StaffAlert.id))
+    assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge").status_code == 303
+    saved = post(
+        client, "/desk/texts/templates/reply_help", {"reply_help-body": "{clinic}: {phone}"}
+    )
+    assert saved.status_code == 303
+    assert db.session.scalar(select(MessageTemplate.body)) == "{clinic}: {phone}"

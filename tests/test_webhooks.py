@@ -24,7 +24,7 @@ from clinic.sms.models import (
     TextStatus,
 )
 from clinic.sms.senders import get_sender
-from tests.factories import make_booking, make_clinic, patient_details
+from tests.factories import all_no, make_booking, make_clinic, patient_details
 
 TOKEN = "test-auth-token-0123456789abcdef"
 BASE = "http://clinic.test"
@@ -412,6 +412,29 @@ def test_c_confirms_the_next_booked_visit_and_says_so(client, clinic, word):
     dispatch_pass()
     bodies = [body for _sid, _to, body in get_sender().sent]
     assert any("your visit on Thursday 5 March at 10:00 is confirmed" in b for b in bodies)
+
+
+def test_the_answer_to_c_names_the_visit_it_confirmed(client, clinic):
+    held = make_booking(
+        "microneedling",
+        datetime(2026, 3, 3, 11, 0, tzinfo=UTC),
+        patient=patient_details(phone=ADA_PHONE),
+        screening=all_no("microneedling") | {"anticoagulant": True},
+        sms_opt_in=True,
+    )
+    later = make_booking(
+        "consultation",
+        datetime(2026, 3, 4, 11, 0, tzinfo=UTC),
+        patient=patient_details(phone=ADA_PHONE),
+        sms_opt_in=True,
+    )
+    assert held.status == AppointmentStatus.NEEDS_REVIEW
+    text_in(client, "C")
+    db.session.refresh(later)
+    assert later.status == AppointmentStatus.CONFIRMED
+    dispatch_pass()
+    [answer] = [body for _sid, _to, body in get_sender().sent if "is confirmed" in body]
+    assert "Wednesday 4 March at 11:00 is confirmed" in answer
 
 
 def test_c_with_nothing_booked_goes_to_the_inbox(client, clinic):

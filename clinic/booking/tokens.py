@@ -33,8 +33,13 @@ def manage_token(appointment: Appointment) -> str:
 
 
 def manage_url(appointment: Appointment) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    return f"{base}/manage/{manage_token(appointment)}"
+    return manage_url_for(appointment.id, appointment.manage_key)
+
+
+def manage_url_for(appointment_id: int, manage_key: str) -> str:
+    """The link from plain values (the text dispatcher reads rows, not objects)."""
+    token = _serializer().dumps([appointment_id, manage_key])
+    return f"{current_app.config['PUBLIC_BASE_URL']}/manage/{token}"
 
 
 def appointment_from_token(token: str) -> Appointment:

@@ -10,12 +10,13 @@ from clinic.courses import services as course_services
 from clinic.courses.forms import CourseForm, MoveForm
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import record_id, refuse_impossible_ids
+from clinic.staff.forms import keep_private, record_id, refuse_impossible_ids
 from clinic.staff.models import Role
 from clinic.web.formatting import format_when
 
 bp = Blueprint("courses", __name__)
 bp.url_value_preprocessor(refuse_impossible_ids)
+bp.after_request(keep_private)
 
 any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
 

@@ -10,12 +10,13 @@ from clinic.screening import queries
 from clinic.screening import services as screening_services
 from clinic.screening.forms import ApproveForm, DeclineForm
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import refuse_impossible_ids
+from clinic.staff.forms import keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 from clinic.web.formatting import format_when
 
 bp = Blueprint("review", __name__)
 bp.url_value_preprocessor(refuse_impossible_ids)
+bp.after_request(keep_private)
 
 reviewers_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
 

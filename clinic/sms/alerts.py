@@ -10,7 +10,7 @@ from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.sms import outbox
 from clinic.sms.models import AlertLevel, StaffAlert
-from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES
+from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
 
 KIND_NAMES = {
     Kind.INFECTION_72H: "the 72-hour warning-signs text",
@@ -35,7 +35,7 @@ def raise_alert(
 
 def after_failed_send(row, patient, code) -> None:
     """What a refused or undelivered text means for the patient and for staff."""
-    code = int(code) if str(code or "").isdigit() else None
+    code = error_code(code)
     if code in OPTED_OUT_CODES:
         patient.sms_opt_in = False
         patient.sms_opt_in_at = utcnow()

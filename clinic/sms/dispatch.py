@@ -4,37 +4,40 @@ Two dispatchers never send the same row: claims take the database's write lock (
 BEGIN IMMEDIATE) or skip rows another transaction holds (PostgreSQL's FOR UPDATE SKIP LOCKED).
 A claim is a lease: a row left in ``sending`` by a crashed dispatcher is, once its lease runs
 out, reconciled by asking Twilio whether it already took the text, before any resend.
+
+The bookkeeping is done in bulk (one query per table per batch, one executemany per kind of
+outcome) so that it costs little next to the call to Twilio.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
+import threading
 import time as monotonic_time
-from collections import Counter
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select, update
 
 from clinic.aftercare.plan import Kind, next_opening, within_quiet_hours
-from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.booking.models import Appointment
+from clinic.booking.tokens import manage_url_for
+from clinic.catalog.models import Location, Practitioner
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms import alerts, outbox
 from clinic.sms.gsm import encoding_of
+from clinic.sms.inbound import apply_reports, next_visit
 from clinic.sms.models import MessageTemplate, OutboundText, TextStatus
-from clinic.sms.senders import (
-    PermanentSendError,
-    TransientSendError,
-    get_sender,
-)
+from clinic.sms.senders import PermanentSendError, TransientSendError, get_sender
 from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
-from clinic.web.formatting import format_time
 
 # Answers that may still go to a patient who has opted out.
 ALLOWED_AFTER_OPT_OUT = {Kind.REPLY_OPT_OUT, Kind.REPLY_HELP, Kind.REPLY_SYMPTOMS}
@@ -54,20 +57,43 @@ class PassReport:
         return ", ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What sending one claimed text needs, read inside the claim's transaction."""
+
+    id: int
+    kind: str
+    patient_id: int
+    to_number: str
+    body: str
+    segments: int
+    expires_at: datetime
+    immediate: bool
+    attempts: int
+    opted_in: bool
+    phone_unusable: bool
+    first_text: bool
+    tz: ZoneInfo
+
+
 class _RateLimiter:
-    """Segments per second to the provider; 0 switches it off (tests, benchmarks)."""
+    """Segments per second to the provider, shared by the sending threads; 0 switches it off
+    (tests, benchmarks). Each caller books its slot under the lock, then waits for it."""
 
     def __init__(self, per_second: float):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.next_free = 0.0
+        self._lock = threading.Lock()
 
     def wait(self, segments: int) -> None:
         if not self.interval:
             return
-        now = monotonic_time.monotonic()
-        if self.next_free > now:
-            monotonic_time.sleep(self.next_free - now)
-        self.next_free = max(now, self.next_free) + self.interval * segments
+        with self._lock:
+            now = monotonic_time.monotonic()
+            slot = max(now, self.next_free)
+            self.next_free = slot + self.interval * segments
+        if slot > now:
+            monotonic_time.sleep(slot - now)
 
 
 def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
@@ -81,53 +107,135 @@ def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
         size = config["SMS_BATCH_SIZE"]
         if max_rows is not None:
             size = min(size, max_rows - handled)
-        token, rows = claim_batch(size)
-        if not rows:
+        token, batch = claim_batch(size)
+        if not batch:
             break
-        _send_batch(token, rows, limiter, report)
-        handled += len(rows)
+        _send_batch(token, batch, limiter, report)
+        handled += len(batch)
     return report
 
 
 # --- claiming ---------------------------------------------------------------------------------
 
 
-def claim_batch(size: int) -> tuple[str, list[OutboundText]]:
+def claim_batch(size: int) -> tuple[str, list[Claimed]]:
     now = utcnow()
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=current_app.config["SMS_CLAIM_LEASE_SECONDS"])
+    clinic_tz = current_app.config["CLINIC_TIMEZONE"]
     with write_transaction("sms-dispatch", lock=False):
         query = (
-            select(OutboundText)
-            .where(OutboundText.status == TextStatus.PENDING, OutboundText.send_at <= now)
-            .order_by(OutboundText.send_at, OutboundText.id)
+            _text_query()
+            .where(_OT.c.status == TextStatus.PENDING, _OT.c.send_at <= now)
+            .order_by(_OT.c.send_at, _OT.c.id)
             .limit(size)
-            .options(selectinload(OutboundText.patient))
         )
         if db.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=OutboundText)
-        rows = list(db.session.scalars(query))
-        templates = _templates() if rows else {}
+            query = query.with_for_update(skip_locked=True, of=_OT)
+        rows = db.session.execute(query).all()
+        if not rows:
+            return token, []
+        templates = _templates()
+        introduced: set[str] = set()  # numbers this batch already tells how to opt out
+        claimed, changes = [], []
         for row in rows:
-            row.status = TextStatus.SENDING
-            row.claim_token = token
-            row.claimed_at = now
-            row.lease_until = lease
-            row.attempts += 1
-            row.updated_at = now
-            # The exact text and number are kept before sending, so a crash can be reconciled
-            # against what Twilio holds.
-            row.to_number = row.patient.phone
-            row.body = _body_for(row, templates)
-            row.segments = encoding_of(row.body).segments
-    return token, rows
+            body = _body_for(row, templates, introduced)
+            segments = encoding_of(body).segments
+            claimed.append(
+                Claimed(
+                    id=row.id,
+                    kind=row.kind,
+                    patient_id=row.patient_id,
+                    to_number=row.phone,
+                    body=body,
+                    segments=segments,
+                    expires_at=row.expires_at,
+                    immediate=row.immediate,
+                    attempts=row.attempts + 1,
+                    opted_in=row.sms_opt_in,
+                    phone_unusable=row.phone_unusable,
+                    first_text=row.first_text_at is None,
+                    tz=_zone(row.timezone or clinic_tz),
+                )
+            )
+            # The exact text and number are kept before sending, so a crash can be
+            # reconciled against what Twilio holds.
+            changes.append(
+                {
+                    "b_id": row.id,
+                    "attempts": row.attempts + 1,
+                    "to_number": row.phone,
+                    "body": body,
+                    "segments": segments,
+                }
+            )
+        db.session.execute(
+            update(_OT)
+            .where(_OT.c.id == bindparam("b_id"))
+            .values(
+                status=TextStatus.SENDING,
+                claim_token=token,
+                claimed_at=now,
+                lease_until=lease,
+                updated_at=now,
+            ),
+            changes,
+        )
+    return token, claimed
 
 
-def _body_for(row: OutboundText, templates: dict[str, str]) -> str:
+_OT = OutboundText.__table__
+_PATIENT = Patient.__table__
+_VISIT = Appointment.__table__
+_PRACTITIONER = Practitioner.__table__
+_LOCATION = Location.__table__
+
+
+def _text_query():
+    """One row per text with what rendering and sending it needs: plain columns, no objects,
+    because this runs for every text the clinic sends."""
+    return select(
+        _OT.c.id,
+        _OT.c.kind,
+        _OT.c.patient_id,
+        _OT.c.appointment_id,
+        _OT.c.expires_at,
+        _OT.c.immediate,
+        _OT.c.attempts,
+        _PATIENT.c.phone,
+        _PATIENT.c.sms_opt_in,
+        _PATIENT.c.phone_unusable,
+        _PATIENT.c.first_text_at,
+        _VISIT.c.start_at,
+        _VISIT.c.manage_key,
+        _LOCATION.c.timezone,
+        _LOCATION.c.phone.label("location_phone"),
+    ).select_from(
+        _OT.join(_PATIENT, _PATIENT.c.id == _OT.c.patient_id)
+        .outerjoin(_VISIT, _VISIT.c.id == _OT.c.appointment_id)
+        .outerjoin(_PRACTITIONER, _PRACTITIONER.c.id == _VISIT.c.practitioner_id)
+        .outerjoin(_LOCATION, _LOCATION.c.id == _PRACTITIONER.c.location_id)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def render_body(text: OutboundText) -> str:
+    """The words this text would go out with now (for previews; sending uses the same)."""
+    row = db.session.execute(_text_query().where(_OT.c.id == text.id)).one()
+    return _body_for(row, _templates(), set())
+
+
+def _body_for(row, templates: dict[str, str], introduced: set[str]) -> str:
     template = templates.get(row.kind) or DEFAULTS[Kind(row.kind)]
     text = render(template, _values(row))
-    if row.patient.first_text_at is None and row.kind != Kind.REPLY_OPT_OUT:
+    first = row.first_text_at is None and row.phone not in introduced
+    if first and row.kind != Kind.REPLY_OPT_OUT:
         text += OPT_OUT_LINE
+        introduced.add(row.phone)
     return text
 
 
@@ -135,130 +243,143 @@ def _templates() -> dict[str, str]:
     return dict(db.session.execute(select(MessageTemplate.kind, MessageTemplate.body)).all())
 
 
-def _values(row: OutboundText) -> dict[str, str]:
-    from clinic.booking.tokens import manage_url
-
+def _values(row) -> dict[str, str]:
     config = current_app.config
     values = {
         "clinic": config["CLINIC_NAME"],
         "phone": config["CLINIC_PHONE"],
         "link": config["PUBLIC_BASE_URL"] + "/",
     }
-    appointment = db.session.get(Appointment, row.appointment_id) if row.appointment_id else None
-    if row.kind == Kind.REPLY_CONFIRM:
-        appointment = _next_visit(row.patient_id)
-    if appointment is not None:
-        tz = ZoneInfo(appointment.practitioner.location.timezone)
-        local = appointment.start_at.astimezone(tz)
-        values["date"] = f"{local:%A} {local.day} {local:%B}"
-        values["time"] = format_time(appointment.start_at, tz)
-        values["phone"] = appointment.practitioner.location.phone
+    if row.appointment_id is not None:
+        values.update(_when(row.start_at, _zone(row.timezone)))
+        values["phone"] = row.location_phone
         if row.kind != Kind.COURSE_NUDGE:
-            values["link"] = manage_url(appointment)
+            values["link"] = manage_url_for(row.appointment_id, row.manage_key)
     if row.kind == Kind.REVIEW_7D:
-        upcoming = _next_visit(row.patient_id)
+        upcoming = next_visit(row.patient_id)
         if upcoming is not None:
-            tz = ZoneInfo(upcoming.practitioner.location.timezone)
-            local = upcoming.start_at.astimezone(tz)
-            values["next_visit"] = (
-                f"Your next visit: {local:%A} {local.day} {local:%B} at {local:%H:%M}."
-            )
+            when = _when(upcoming.start_at, _zone(upcoming.practitioner.location.timezone))
+            values["next_visit"] = f"Your next visit: {when['date']} at {when['time']}."
         else:
             values["next_visit"] = f"Book your next visit: {config['PUBLIC_BASE_URL']}/"
     return values
 
 
-def _next_visit(patient_id: int) -> Appointment | None:
-    return db.session.scalars(
-        select(Appointment)
-        .where(
-            Appointment.patient_id == patient_id,
-            Appointment.start_at > utcnow(),
-            Appointment.status.in_(
-                (
-                    AppointmentStatus.BOOKED,
-                    AppointmentStatus.CONFIRMED,
-                    AppointmentStatus.NEEDS_REVIEW,
-                )
-            ),
-        )
-        .order_by(Appointment.start_at)
-    ).first()
+def _when(start: datetime, tz: ZoneInfo) -> dict[str, str]:
+    local = start.astimezone(tz)
+    return {"date": f"{local:%A} {local.day} {local:%B}", "time": f"{local:%H:%M}"}
 
 
 # --- sending ----------------------------------------------------------------------------------
 
 
-def _send_batch(token: str, rows: list[OutboundText], limiter, report: PassReport) -> None:
-    sender = get_sender()
-    callback = current_app.config["PUBLIC_BASE_URL"] + "/sms/status"
-    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+def _send_batch(token: str, batch: list[Claimed], limiter, report: PassReport) -> None:
+    max_attempts = current_app.config["SMS_MAX_ATTEMPTS"]
     policy = outbox.care_policy()
+    now = utcnow()
     results: list[dict] = []
-    followups: list[tuple[str, OutboundText, object]] = []
-    for row in rows:
-        now = utcnow()
-        patient: Patient = row.patient
-        if now >= row.expires_at:
-            results.append(
-                _outcome(row, TextStatus.SKIPPED, error_message="expired before it could go")
-            )
+    followups: list[tuple[str, Claimed, object]] = []
+    ready: list[Claimed] = []
+    for text in batch:
+        if now >= text.expires_at:
+            results.append(_skip(text, "expired before it could go"))
             report.add("skipped (expired)")
-            continue
-        if patient.phone_unusable:
-            results.append(_outcome(row, TextStatus.SKIPPED, error_message="number unusable"))
+        elif text.phone_unusable:
+            results.append(_skip(text, "number unusable"))
             report.add("skipped (number unusable)")
-            continue
-        if not _may_text(row, patient):
-            results.append(_outcome(row, TextStatus.SKIPPED, error_message="no consent to texts"))
+        elif not _may_text(text):
+            results.append(_skip(text, "no consent to texts"))
             report.add("skipped (no consent)")
-            continue
-        if not row.immediate and within_quiet_hours(now, tz, policy):
-            opening = next_opening(now, tz, policy)
-            if opening >= row.expires_at:
-                results.append(
-                    _outcome(row, TextStatus.SKIPPED, error_message="expired in quiet hours")
-                )
+        elif not text.immediate and within_quiet_hours(now, text.tz, policy):
+            opening = next_opening(now, text.tz, policy)
+            if opening >= text.expires_at:
+                results.append(_skip(text, "expired in quiet hours"))
                 report.add("skipped (expired)")
             else:
+                # Not an attempt: the claim gives the attempt back.
                 results.append(
-                    _outcome(row, TextStatus.PENDING, send_at=opening, attempts=row.attempts - 1)
+                    _change(text, TextStatus.PENDING, send_at=opening, attempts=text.attempts - 1)
                 )
                 report.add("deferred (quiet hours)")
-            continue
-        limiter.wait(row.segments or 1)
-        try:
-            sent = sender.send(row.to_number, row.body, status_callback=callback)
-        except TransientSendError as exc:
-            if row.attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
-                results.append(_outcome(row, TextStatus.FAILED, error=exc))
-                followups.append(("failed", row, exc))
+        else:
+            ready.append(text)
+    for text, outcome in _send_all(ready, limiter):
+        sent_at = utcnow()
+        if isinstance(outcome, TransientSendError):
+            if outcome.status is None:
+                # No answer at all (a timeout): Twilio may have taken the text. Leave it
+                # claimed with a short lease, so the next pass asks Twilio before any resend.
+                lease = sent_at + _backoff(text.attempts)
+                results.append(_change(text, TextStatus.SENDING, lease_until=lease, error=outcome))
+                report.add("no answer (check later)")
+            elif text.attempts >= max_attempts:
+                results.append(_change(text, TextStatus.FAILED, error=outcome))
+                followups.append(("failed", text, outcome.code))
                 report.add("failed")
             else:
-                retry_at = now + _backoff(row.attempts)
-                results.append(_outcome(row, TextStatus.PENDING, send_at=retry_at, error=exc))
+                retry_at = sent_at + _backoff(text.attempts)
+                results.append(_change(text, TextStatus.PENDING, send_at=retry_at, error=outcome))
                 report.add("retry later")
-            continue
-        except PermanentSendError as exc:
-            results.append(_outcome(row, TextStatus.FAILED, error=exc))
-            followups.append(("failed", row, exc))
+        elif isinstance(outcome, PermanentSendError):
+            results.append(_change(text, TextStatus.FAILED, error=outcome))
+            followups.append(("failed", text, outcome.code))
             report.add("failed")
-            continue
-        results.append(
-            _outcome(
-                row, TextStatus.SENT, provider_sid=sent.sid, sent_at=now, segments=sent.segments
+        else:
+            results.append(
+                _change(
+                    text,
+                    TextStatus.SENT,
+                    provider_sid=outcome.sid,
+                    sent_at=sent_at,
+                    segments=outcome.segments or text.segments,
+                    error_code="",
+                    error_message="",
+                )
             )
-        )
-        if patient.first_text_at is None:
-            followups.append(("first", row, None))
-        report.add("sent")
+            if text.first_text:
+                followups.append(("first", text, None))
+            report.add("sent")
     _record(token, results, followups)
 
 
-def _may_text(row: OutboundText, patient: Patient) -> bool:
-    if row.kind in REPLY_KINDS:
-        return patient.sms_opt_in or row.kind in ALLOWED_AFTER_OPT_OUT
-    return patient.sms_opt_in
+def _send_all(texts: list[Claimed], limiter):
+    """Send through SMS_SEND_CONCURRENCY connections at once: each call to Twilio mostly waits
+    on the network, so one at a time would cap a clinic far below its number's rate."""
+    if not texts:
+        return []
+    sender = get_sender()
+    callback = current_app.config["PUBLIC_BASE_URL"] + "/sms/status"
+
+    def send_one(text: Claimed):
+        limiter.wait(text.segments or 1)
+        try:
+            return text, sender.send(text.to_number, text.body, status_callback=callback)
+        except (TransientSendError, PermanentSendError) as exc:
+            return text, exc
+
+    workers = current_app.config["SMS_SEND_CONCURRENCY"]
+    if workers <= 1 or len(texts) == 1:
+        return [send_one(text) for text in texts]
+    return list(_pool(workers).map(send_one, texts))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    # Long-lived threads keep their Twilio connections open from one batch to the next.
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="sms-send")
+        return pool
+
+
+def _may_text(text: Claimed) -> bool:
+    if text.kind in REPLY_KINDS:
+        return text.opted_in or text.kind in ALLOWED_AFTER_OPT_OUT
+    return text.opted_in
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -267,45 +388,67 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base + secrets.randbelow(max(base // 4, 1)))
 
 
-def _outcome(row, status, *, error=None, **values) -> dict:
-    change = {"id": row.id, "status": status, **values}
+def _skip(text: Claimed, reason: str) -> dict:
+    return _change(text, TextStatus.SKIPPED, error_message=reason)
+
+
+def _change(text: Claimed, status: str, *, error=None, **values) -> dict:
+    change = {"b_id": text.id, "status": status, **values}
     if error is not None:
         change["error_code"] = str(error.code or error.status or "")[:10]
         change["error_message"] = str(error)[:300]
+    if status != TextStatus.SENDING:
+        change.update(claim_token=None, lease_until=None)
     return change
+
+
+def _write(token: str, changes: list[dict], now: datetime) -> None:
+    """One executemany per shape of change, each guarded by the claim it belongs to."""
+    table = OutboundText.__table__
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for change in changes:
+        groups[tuple(sorted(change))].append(change)
+    for keys, group in groups.items():
+        columns = {key: bindparam(key) for key in keys if key != "b_id"}
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
+            .values(updated_at=now, **columns),
+            group,
+        )
 
 
 def _record(token: str, results: list[dict], followups) -> None:
     """Write a batch's outcomes; rows whose claim was taken over are left alone."""
     now = utcnow()
     with write_transaction("sms-dispatch", lock=False):
-        for change in results:
-            values = {k: v for k, v in change.items() if k != "id"}
-            values["updated_at"] = now
-            if values["status"] != TextStatus.SENDING:
-                values.update(claim_token=None, lease_until=None)
-            db.session.execute(
-                update(OutboundText)
-                .where(OutboundText.id == change["id"], OutboundText.claim_token == token)
-                .values(**values)
-            )
-        for what, row, exc in followups:
-            patient = db.session.get(Patient, row.patient_id)
-            if what == "first":
-                if patient.first_text_at is None:
-                    patient.first_text_at = now
-                continue
-            alerts.after_failed_send(row, patient, exc.code)
+        _write(token, results, now)
+        # Delivery reports that arrived before these sids were written apply now.
+        sids = [change["provider_sid"] for change in results if change.get("provider_sid")]
+        if sids:
+            apply_reports(sids)
+        _follow_up(followups, now)
+
+
+def _follow_up(followups, now: datetime) -> None:
+    for what, text, code in followups:
+        patient = db.session.get(Patient, text.patient_id)
+        if what == "first":
+            if patient.first_text_at is None:
+                patient.first_text_at = now
+            continue
+        alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
 
 
 # --- reconciliation ---------------------------------------------------------------------------
 
 
 def reconcile_abandoned(report: PassReport) -> None:
-    """Rows a crashed dispatcher left in ``sending``: sent already, or send again."""
+    """Rows a crashed (or unanswered) dispatcher left in ``sending``: sent already, or again."""
     now = utcnow()
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=current_app.config["SMS_CLAIM_LEASE_SECONDS"])
+    max_attempts = current_app.config["SMS_MAX_ATTEMPTS"]
     with write_transaction("sms-dispatch", lock=False):
         query = (
             select(OutboundText)
@@ -318,12 +461,22 @@ def reconcile_abandoned(report: PassReport) -> None:
         rows = list(db.session.scalars(query))
         for row in rows:
             row.claim_token, row.lease_until = token, lease
-        claimed = [(row.id, row.to_number, row.body, row.claimed_at) for row in rows]
+        claimed = [
+            (
+                row.id,
+                row.patient_id,
+                row.to_number,
+                row.body,
+                row.claimed_at,
+                row.attempts,
+            )
+            for row in rows
+        ]
     if not claimed:
         return
     sender = get_sender()
-    results = []
-    for row_id, to, body, claimed_at in claimed:
+    results, followups = [], []
+    for row_id, patient_id, to, body, claimed_at, attempts in claimed:
         try:
             sid = sender.find_sent(to, body, claimed_at)
         except (TransientSendError, PermanentSendError):
@@ -332,28 +485,48 @@ def reconcile_abandoned(report: PassReport) -> None:
         if sid:
             results.append(
                 {
-                    "id": row_id,
+                    "b_id": row_id,
                     "status": TextStatus.SENT,
                     "provider_sid": sid,
                     "sent_at": claimed_at,
+                    "claim_token": None,
+                    "lease_until": None,
                 }
             )
+            followups.append(("first", _Ref(row_id, patient_id), None))
             report.add("reconciled (already sent)")
+        elif attempts >= max_attempts:
+            results.append(
+                {
+                    "b_id": row_id,
+                    "status": TextStatus.FAILED,
+                    "claim_token": None,
+                    "lease_until": None,
+                    "error_message": "no answer from Twilio, tries used up",
+                }
+            )
+            followups.append(("failed", _Ref(row_id, patient_id), None))
+            report.add("failed")
         else:
-            results.append({"id": row_id, "status": TextStatus.PENDING, "send_at": now})
+            results.append(
+                {
+                    "b_id": row_id,
+                    "status": TextStatus.PENDING,
+                    "send_at": now,
+                    "claim_token": None,
+                    "lease_until": None,
+                }
+            )
             report.add("reconciled (send again)")
     with write_transaction("sms-dispatch", lock=False):
-        for change in results:
-            values = {k: v for k, v in change.items() if k != "id"}
-            values.update(updated_at=now, claim_token=None, lease_until=None)
-            db.session.execute(
-                update(OutboundText)
-                .where(OutboundText.id == change["id"], OutboundText.claim_token == token)
-                .values(**values)
-            )
-        for change in results:
-            if change["status"] == TextStatus.SENT:
-                row = db.session.get(OutboundText, change["id"])
-                patient = db.session.get(Patient, row.patient_id)
-                if patient.first_text_at is None:
-                    patient.first_text_at = now
+        _write(token, results, now)
+        sids = [change["provider_sid"] for change in results if change.get("provider_sid")]
+        if sids:
+            apply_reports(sids)
+        _follow_up(followups, now)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    id: int
+    patient_id: int

@@ -10,6 +10,7 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Encoding:
 
 
 def encoding_of(text: str) -> Encoding:
-    offending = tuple(sorted({ch for ch in text if ch not in GSM7_BASIC | GSM7_EXTENDED}))
+    offending = tuple(sorted({ch for ch in text if ch not in GSM7}))
     if not offending:
         units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
         return Encoding("GSM-7", units, _segments(units, 160, 153))

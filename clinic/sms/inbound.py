@@ -13,9 +13,16 @@ from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import alerts, outbox
+from clinic.sms import alerts, outbox, senders
 from clinic.sms.keywords import Intent, classify
-from clinic.sms.models import STATUS_RANK, AlertLevel, InboundText, OutboundText, TextStatus
+from clinic.sms.models import (
+    STATUS_RANK,
+    AlertLevel,
+    DeliveryReport,
+    InboundText,
+    OutboundText,
+    TextStatus,
+)
 from clinic.sms.senders import RETRY_ONCE_CODES
 
 # Twilio's message statuses, on our scale.
@@ -86,13 +93,13 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
         for each in patients:
             _set_opt_in(each, True, "sms")
     elif intent is Intent.CONFIRM:
-        visit = _next_booked_visit(patient.id)
+        visit = next_visit(patient.id)
         if visit is None:
             inbound.needs_attention = True
             return inbound
         visit.status = AppointmentStatus.CONFIRMED
         visit.updated_at = now
-        outbox.queue_reply(patient.id, Kind.REPLY_CONFIRM, inbound.id)
+        outbox.queue_reply(patient.id, Kind.REPLY_CONFIRM, inbound.id, appointment_id=visit.id)
         return inbound
     elif intent in (Intent.URGENT, Intent.EMERGENCY):
         level = AlertLevel.EMERGENCY if intent is Intent.EMERGENCY else AlertLevel.URGENT
@@ -119,13 +126,14 @@ def _most_relevant(patients: list[Patient]) -> Patient | None:
         return patients[0] if patients else None
     best = None
     for patient in patients:
-        visit = _next_booked_visit(patient.id)
+        visit = next_visit(patient.id)
         if visit is not None and (best is None or visit.start_at < best[0]):
             best = (visit.start_at, patient)
     return best[1] if best else patients[0]
 
 
-def _next_booked_visit(patient_id: int) -> Appointment | None:
+def next_visit(patient_id: int) -> Appointment | None:
+    """The patient's next visit that is booked or confirmed (not one held for review)."""
     return db.session.scalars(
         select(Appointment)
         .where(
@@ -158,37 +166,71 @@ def _recent_opt_out_reply(patient_id: int, now) -> bool:
 
 
 def status_report(message_sid: str, status: str, error_code: str | None) -> OutboundText | None:
-    """Apply a delivery report; statuses only move forward (delivered stays delivered)."""
-    new = TWILIO_STATUSES.get((status or "").lower())
-    if new is None:
+    """Log a delivery report and apply it; statuses only move forward (delivered stays
+    delivered). A report for a sid not yet written is applied when it is (see apply_reports)."""
+    if TWILIO_STATUSES.get((status or "").lower()) is None:
         return None
     with write_transaction("sms-status"):
-        row = db.session.scalar(
-            select(OutboundText).where(OutboundText.provider_sid == message_sid)
+        exists = db.session.scalar(
+            select(DeliveryReport.id).where(
+                DeliveryReport.message_sid == message_sid,
+                DeliveryReport.status == status.lower(),
+            )
         )
-        if row is None:
-            return None
-        current = TextStatus(row.status)
-        if STATUS_RANK[new] <= STATUS_RANK[current] or current in (
-            TextStatus.SKIPPED,
-            TextStatus.CANCELLED,
-        ):
-            return row
-        now = utcnow()
-        row.status = new
-        row.updated_at = now
-        if new is TextStatus.DELIVERED:
-            row.delivered_at = now
-            return row
-        if new in (TextStatus.UNDELIVERED, TextStatus.FAILED):
-            code = int(error_code) if (error_code or "").isdigit() else None
-            row.error_code = str(code or "")
-            row.error_message = f"Twilio reported {status}"
-            if code in RETRY_ONCE_CODES and row.attempts < 2 and now < row.expires_at:
-                # Unreachable or unknown for now: worth one more try later.
-                row.status = TextStatus.PENDING
-                row.provider_sid = None
-                row.send_at = now + RETRY_ONCE_AFTER
-                return row
-            alerts.after_failed_send(row, db.session.get(Patient, row.patient_id), code)
-        return row
+        if exists is None:
+            db.session.add(
+                DeliveryReport(
+                    message_sid=message_sid,
+                    status=status.lower(),
+                    error_code=str(senders.error_code(error_code) or ""),
+                    received_at=utcnow(),
+                )
+            )
+            db.session.flush()
+        applied = apply_reports([message_sid])
+    return applied.get(message_sid)
+
+
+def apply_reports(sids: list[str]) -> dict[str, OutboundText]:
+    """Apply logged reports to their texts, inside the caller's transaction."""
+    rows = {
+        row.provider_sid: row
+        for row in db.session.scalars(
+            select(OutboundText).where(OutboundText.provider_sid.in_(sids))
+        )
+    }
+    reports = db.session.scalars(
+        select(DeliveryReport)
+        .where(DeliveryReport.message_sid.in_(list(rows)), DeliveryReport.applied.is_(False))
+        .order_by(DeliveryReport.id)
+    )
+    for report in reports:
+        report.applied = True
+        _apply(rows[report.message_sid], report)
+    return rows
+
+
+def _apply(row: OutboundText, report: DeliveryReport) -> None:
+    new = TWILIO_STATUSES[report.status]
+    current = TextStatus(row.status)
+    if current in (TextStatus.SKIPPED, TextStatus.CANCELLED, TextStatus.PENDING):
+        return
+    if STATUS_RANK[new] <= STATUS_RANK[current]:
+        return
+    now = utcnow()
+    row.status = new
+    row.updated_at = now
+    if new is TextStatus.DELIVERED:
+        row.delivered_at = now
+        return
+    if new in (TextStatus.UNDELIVERED, TextStatus.FAILED):
+        code = senders.error_code(report.error_code)
+        row.error_code = str(code or "")
+        row.error_message = f"Twilio reported {report.status}"
+        if code in RETRY_ONCE_CODES and row.attempts < 2 and now < row.expires_at:
+            # Unreachable or unknown for now: worth one more try later.
+            row.status = TextStatus.PENDING
+            row.provider_sid = None
+            row.send_at = now + RETRY_ONCE_AFTER
+            return
+        alerts.after_failed_send(row, db.session.get(Patient, row.patient_id), code)

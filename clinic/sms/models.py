@@ -103,6 +103,24 @@ class InboundText(db.Model):
     patient: Mapped[Patient | None] = relationship()
 
 
+class DeliveryReport(db.Model):
+    """Every status callback Twilio sent, as received. A report can arrive before the
+    dispatcher has written the message's sid; it is applied when the sid is written."""
+
+    __tablename__ = "delivery_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str] = mapped_column(String(10), default="")
+    received_at = mapped_column(UTCDateTime(), nullable=False)
+    applied: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        UniqueConstraint("message_sid", "status", name="uq_delivery_report_sid_status"),
+    )
+
+
 class AlertLevel(enum.StrEnum):
     EMERGENCY = "emergency"
     URGENT = "urgent"

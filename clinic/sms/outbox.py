@@ -23,6 +23,7 @@ from clinic.extensions import db
 from clinic.sms.models import OutboundText, TextStatus
 
 REMINDER_KINDS = (Kind.REMINDER_48H, Kind.REMINDER_24H)
+MOVED = "visit moved"
 # An answer to a reply is worth sending only while the conversation is fresh.
 REPLY_LIFETIME = timedelta(hours=1)
 
@@ -93,14 +94,18 @@ def visit_moved(appointment) -> None:
                 _add(appointment.patient_id, plan, appointment_id=appointment.id)
             continue
         if row.status != TextStatus.PENDING:
-            if plan is not None and row.status in (TextStatus.SENT, TextStatus.DELIVERED):
-                # Already reminded of the old time: remind again of the new one.
+            reusable = row.status in (TextStatus.SENT, TextStatus.DELIVERED) or (
+                row.status == TextStatus.CANCELLED and row.error_message == MOVED
+            )
+            if plan is not None and reusable:
+                # Reminded of the old time, or dropped by an earlier move: plan it again.
                 row.status, row.provider_sid, row.body = TextStatus.PENDING, None, ""
                 row.attempts, row.error_code, row.error_message = 0, "", ""
+                row.sent_at = row.delivered_at = None
                 row.send_at, row.expires_at, row.updated_at = plan.send_at, plan.expires_at, now
             continue
         if plan is None:
-            row.status, row.error_message, row.updated_at = TextStatus.CANCELLED, "visit moved", now
+            row.status, row.error_message, row.updated_at = TextStatus.CANCELLED, MOVED, now
         else:
             row.send_at, row.expires_at, row.updated_at = plan.send_at, plan.expires_at, now
 
@@ -138,10 +143,19 @@ def plan_nudge(appointment, due: datetime) -> OutboundText | None:
     return _add(appointment.patient_id, planned, appointment_id=appointment.id)
 
 
-def queue_reply(patient_id: int, kind: Kind, inbound_id: int) -> OutboundText:
+def queue_reply(
+    patient_id: int, kind: Kind, inbound_id: int, *, appointment_id: int | None = None
+) -> OutboundText | None:
+    """An answer to a reply, sent at once. An answer about a visit goes once per visit."""
+    if appointment_id is not None and db.session.scalar(
+        select(OutboundText.id).where(
+            OutboundText.appointment_id == appointment_id, OutboundText.kind == kind
+        )
+    ):
+        return None
     now = utcnow()
     planned = PlannedText(kind, now, now + REPLY_LIFETIME)
-    return _add(patient_id, planned, reply_to_id=inbound_id)
+    return _add(patient_id, planned, appointment_id=appointment_id, reply_to_id=inbound_id)
 
 
 def stop_all_for_patient(patient_id: int, reason: str) -> int:

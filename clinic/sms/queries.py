@@ -240,10 +240,7 @@ def _when_out(text: OutboundText) -> datetime:
 def previews(texts: list[OutboundText]) -> list[str]:
     """The wording waiting texts would go with now, rendered by the dispatcher's own code so
     the page can never disagree with what is sent."""
-    if not texts:
-        return []
-    templates = dispatch._templates()
-    return [dispatch._body_for(text, templates) for text in texts]
+    return [dispatch.render_body(text) for text in texts]
 
 
 def thread(patient_id: int) -> Thread:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+
+from clinic.sms.gsm import encoding_of
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +75,36 @@ class TwilioSender:
     name = "twilio"
 
     def __init__(self, config):
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
-
         self.from_number = config["TWILIO_FROM_NUMBER"]
         self.messaging_service_sid = config["TWILIO_MESSAGING_SERVICE_SID"]
         if not (self.from_number or self.messaging_service_sid):
             raise RuntimeError(
                 "Set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send texts."
             )
-        http = TwilioHttpClient(timeout=config["TWILIO_TIMEOUT_SECONDS"])
-        self.client = Client(
-            config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http
+        self._settings = (
+            config["TWILIO_ACCOUNT_SID"],
+            config["TWILIO_AUTH_TOKEN"],
+            config["TWILIO_TIMEOUT_SECONDS"],
+            config["TWILIO_API_BASE_URL"],
         )
-        if config["TWILIO_API_BASE_URL"]:
-            # A regional gateway, or the fake server of the integration tests.
-            self.client.api.base_url = config["TWILIO_API_BASE_URL"]
+        self._local = threading.local()
+
+    @property
+    def client(self):
+        """One client per thread: the dispatcher sends from several at once, and a requests
+        session is not promised to be safe to share between threads."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
+            sid, token, timeout, base_url = self._settings
+            client = Client(sid, token, http_client=TwilioHttpClient(timeout=timeout))
+            if base_url:
+                # A regional gateway, or the fake server of the integration tests.
+                client.api.base_url = base_url
+            self._local.client = client
+        return client
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
         from requests.exceptions import RequestException
@@ -106,7 +123,9 @@ class TwilioSender:
             raise _classify(exc) from exc
         except RequestException as exc:
             raise TransientSendError(f"no answer from Twilio: {type(exc).__name__}") from exc
-        return SendResult(sid=message.sid, segments=int(message.num_segments or 1))
+        # A Messaging Service first answers "0" segments (it has not split the text yet).
+        segments = int(message.num_segments or 0) or encoding_of(body).segments
+        return SendResult(sid=message.sid, segments=segments)
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
         """A message Twilio accepted for this number and body since ``since``, if any."""
@@ -126,6 +145,12 @@ class TwilioSender:
             if message.body == body and (created is None or created >= earliest):
                 return message.sid
         return None
+
+
+def error_code(value) -> int | None:
+    """Twilio's numeric error code from a callback or exception, or None."""
+    text = str(value or "")
+    return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
 
 
 def _classify(exc) -> SendError:

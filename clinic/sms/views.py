@@ -39,8 +39,9 @@ def twilio_signed(view):
 
 def _field(name: str, *, required: bool = True) -> str:
     value = request.form.get(name, "")
-    if (required and not value) or len(value) > MAX_FIELD:
-        abort(400, f"{name} is missing or too long")
+    # A NUL cannot be stored (PostgreSQL refuses it) and never comes from Twilio.
+    if (required and not value) or len(value) > MAX_FIELD or "\x00" in value:
+        abort(400, f"{name} is missing, too long or malformed")
     return value
 
 
@@ -64,6 +65,8 @@ def inbound_message():
 @twilio_signed
 def status_callback():
     inbound.status_report(
-        _field("MessageSid")[:64], _field("MessageStatus"), request.form.get("ErrorCode")
+        _field("MessageSid")[:64],
+        _field("MessageStatus")[:20],
+        _field("ErrorCode", required=False)[:10],
     )
     return Response(status=204)

@@ -20,7 +20,8 @@ PLACEHOLDERS = {
 }
 
 DEFAULTS: dict[Kind, str] = {
-    Kind.CONFIRMATION: "{clinic}: your visit is booked for {date} at {time}. "
+    # Neutral on purpose: a booking held for a clinician's review gets the same text.
+    Kind.CONFIRMATION: "{clinic}: we have your visit down for {date} at {time}. "
     "To change or cancel: {link}",
     Kind.REMINDER_48H: "{clinic}: your visit is on {date} at {time}. Please come with clean, "
     "dry hair, no styling products, no alcohol for 24h and no anti-inflammatory painkillers for "

@@ -1,4 +1,7 @@
-"""Staff forms and the shape checks staff pages share: shape only; services decide the rest."""
+"""Staff forms, and the checks every staff blueprint shares on what a request carries.
+
+Shape only: services decide whether credentials are right and what may happen.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +18,22 @@ MAX_RECORD_ID = 2**31 - 1
 _RECORD_ID = re.compile(r"[0-9]{1,10}")
 
 
+def keep_private(response):
+    """An after_request hook: staff pages hold patients' details and health answers, which
+    belong in no shared or browser cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def refuse_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
-    """A blueprint's url_value_preprocessor: ids no row can have are simply not found."""
+    """A url_value_preprocessor: ids no row can have are simply not found."""
     for value in (values or {}).values():
         if isinstance(value, int) and not 0 < value <= MAX_RECORD_ID:
             abort(404)
 
 
 def record_id(raw: str | None, what: str) -> int:
-    """An id given in a query string or form; a malformed one is the caller's mistake (400)."""
+    """An id given in a query string; a malformed one is the caller's mistake (400)."""
     if raw is None or not _RECORD_ID.fullmatch(raw) or not 0 < int(raw) <= MAX_RECORD_ID:
         abort(400, description=f"That {what} reference is not valid.")
     return int(raw)

@@ -13,11 +13,12 @@ from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
 from clinic.staff import auth, services
 from clinic.staff.auth import roles_required, safe_next
-from clinic.staff.forms import LoginForm
+from clinic.staff.forms import LoginForm, keep_private
 from clinic.staff.models import Role
 
 bp = Blueprint("staff", __name__)
 bp.record_once(lambda _state: auth.init(login_manager))
+bp.after_request(keep_private)
 
 LOGIN_FAILED = "Email or password is not right."
 TOO_MANY_ATTEMPTS = (

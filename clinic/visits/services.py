@@ -90,6 +90,8 @@ def rescreen_at_desk(appointment_id: int, answers: dict[str, bool]):
     """Screen again with the patient at the desk; REVIEW waits for a practitioner."""
 
     appointment = get_appointment(appointment_id)
+    if appointment.status not in READY_FOR_CHECK_IN:
+        raise ChangeNotAllowed(f"This visit is {appointment.status.replace('_', ' ')}.")
     patient = appointment.patient
     on = appointment.start_at.astimezone(
         ZoneInfo(appointment.practitioner.location.timezone)
@@ -178,6 +180,22 @@ def validate_session(record: SessionInput, appointment: Appointment) -> dict[str
     if len(record.notes) > 5000:
         errors["notes"] = ["Notes are at most 5,000 characters."]
     return errors
+
+
+def finish_consultation(appointment_id: int) -> Appointment:
+    """Complete a visit that needles nobody: there is no session record and no aftercare."""
+    appointment = get_appointment(appointment_id)
+    if appointment.needles:
+        raise ChangeNotAllowed("A treatment session is completed with its session record.")
+    with write_transaction("booking"):
+        db.session.refresh(appointment)
+        if appointment.status != AppointmentStatus.CHECKED_IN:
+            raise ChangeNotAllowed("Check the patient in before completing the visit.")
+        now = utcnow()
+        appointment.status = AppointmentStatus.COMPLETED
+        appointment.completed_at = now
+        appointment.updated_at = now
+    return appointment
 
 
 def mark_no_show(appointment_id: int) -> Appointment:

@@ -5,17 +5,25 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, ValidationFailed, VisitBlocked
 from clinic.screening.questions import Outcome
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import refuse_impossible_ids
+from clinic.staff.forms import keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 from clinic.visits import desk, queries
 from clinic.visits import services as visit_services
-from clinic.visits.forms import CheckInForm, DeskConsentForm, SessionForm, rescreen_form
+from clinic.visits.forms import (
+    CheckInForm,
+    DeskConsentForm,
+    EmptyForm,
+    SessionForm,
+    rescreen_form,
+)
 
 bp = Blueprint("visits", __name__)
 bp.url_value_preprocessor(refuse_impossible_ids)
+bp.after_request(keep_private)
 
 any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
 practitioners_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
@@ -117,6 +125,32 @@ def complete(appointment_id: int):
     return _back(appointment_id)
 
 
+@bp.post("/<int:appointment_id>/finish")
+@any_staff
+def finish(appointment_id: int):
+    if not EmptyForm().validate_on_submit():
+        return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
+    try:
+        visit_services.finish_consultation(appointment_id)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, problem=exc.message)
+    flash("Visit completed.", "success")
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/no-show")
+@any_staff
+def no_show(appointment_id: int):
+    if not EmptyForm().validate_on_submit():
+        return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
+    try:
+        visit_services.mark_no_show(appointment_id)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, problem=exc.message)
+    flash("Marked as a no-show; the time is free again and planned texts are stopped.", "success")
+    return _back(appointment_id)
+
+
 @bp.get("/consents/<int:signed_id>")
 @any_staff
 def consent_record(signed_id: int):
@@ -144,6 +178,7 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
         visit=visit,
         problems=[*([problem] if problem else []), *problems],
         can_record=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
+        now=utcnow(),
         **forms,
     ), status
 
