@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
+# For the local demo, links in pages, texts and calendar files point at the port it serves on
+# (unless the environment says otherwise).
+run seed: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test lint format install install-dev system-deps migrate seed bench clean
 

@@ -30,8 +30,19 @@ def scheduler_command():
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     app = current_app._get_current_object()
+    scheduler = build_scheduler(app, BlockingScheduler)
+    click.echo(
+        f"scheduler: dispatching every {app.config['DISPATCH_INTERVAL_SECONDS']} s; "
+        "housekeeping daily at 03:15"
+    )
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+def build_scheduler(app, scheduler_class):
+    """The scheduler with its two jobs, not yet started."""
     tz = app.config["CLINIC_TIMEZONE"]
-    scheduler = BlockingScheduler(timezone=tz)
+    scheduler = scheduler_class(timezone=tz)
     # No run is ever dropped as "too late" (a restart must catch up), runs that piled up
     # collapse into one, and a pass never overlaps itself.
     job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -46,12 +57,7 @@ def scheduler_command():
     scheduler.add_job(
         _in_app(app, _housekeeping), "cron", hour=3, minute=15, id="housekeeping", **job_defaults
     )
-    click.echo(
-        f"scheduler: dispatching every {app.config['DISPATCH_INTERVAL_SECONDS']} s; "
-        "housekeeping daily at 03:15"
-    )
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    return scheduler
 
 
 def _now(tz):
