@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from clinic.booking.services import BookingRequest, PatientDetails, book, service_by_slug
+from clinic.catalog.defaults import STANDARD_SERVICES
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.consent import texts as consent_texts
 from clinic.consent.services import ConsentInput
@@ -23,48 +24,6 @@ class Clinic:
     extra: dict = field(default_factory=dict)
 
 
-SERVICES = [
-    dict(
-        slug="consultation",
-        name="Hair-loss consultation",
-        duration_minutes=20,
-        buffer_after_minutes=0,
-        price_pence=5000,
-        needles=False,
-    ),
-    dict(
-        slug="microneedling",
-        name="Scalp microneedling",
-        duration_minutes=45,
-        buffer_after_minutes=15,
-        price_pence=25000,
-        needles=True,
-        uses_numbing=True,
-        uses_minoxidil=True,
-    ),
-    dict(
-        slug="microneedling-prp",
-        name="Microneedling with PRP",
-        duration_minutes=75,
-        buffer_after_minutes=15,
-        price_pence=45000,
-        needles=True,
-        uses_numbing=True,
-        uses_prp=True,
-    ),
-    dict(
-        slug="microneedling-steroid",
-        name="Microneedling for patchy loss",
-        duration_minutes=45,
-        buffer_after_minutes=15,
-        price_pence=28000,
-        needles=True,
-        uses_numbing=True,
-        uses_steroid=True,
-    ),
-]
-
-
 def make_clinic(
     *,
     timezone: str = "Europe/London",
@@ -77,7 +36,7 @@ def make_clinic(
         name="Test Clinic", address="1 High Street", phone="+44 20 7946 0000", timezone=timezone
     )
     db.session.add(location)
-    services = {spec["slug"]: Service(**spec) for spec in SERVICES}
+    services = {spec["slug"]: Service(**spec) for spec in STANDARD_SERVICES}
     db.session.add_all(services.values())
     staff = []
     for number in range(practitioners):

@@ -101,7 +101,7 @@ def test_start_page_lists_online_services_with_duration_and_price(client, clinic
     assert "Scalp microneedling" in page
     assert "45 minutes" in page and "£250" in page
     assert "/book/microneedling" in page
-    assert "Microneedling for patchy loss" not in page
+    assert "Microneedling for patchy hair loss" not in page
 
 
 def test_day_page_marks_the_next_fourteen_days_free_or_full(client, clinic):

@@ -11,7 +11,8 @@ from icalendar import Calendar
 from clinic.booking import services
 from clinic.booking.ics import appointment_ics
 from clinic.booking.tokens import manage_token, manage_url
-from tests.factories import SERVICES, make_booking, make_clinic
+from clinic.catalog.defaults import STANDARD_SERVICES as SERVICES
+from tests.factories import make_booking, make_clinic
 
 WED_10 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 # Words a shared or synced calendar must never show: conditions, drugs, procedures.

@@ -35,6 +35,7 @@ from clinic.booking.services import (
     policy,
 )
 from clinic.booking.slots import local_day_bounds, needling_gap_ok
+from clinic.catalog.defaults import STANDARD_SERVICES
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.clock import utcnow
 from clinic.consent import services as consent_services
@@ -63,62 +64,6 @@ FUTURE_DAYS = 28
 LOGINS_FILENAME = "demo-logins.txt"
 ADDRESS = "14 Marlowe Street, Islington, London N1 7GH"
 
-SERVICES = [
-    dict(
-        slug="consultation",
-        name="Hair-loss consultation",
-        description=(
-            "A first visit to look at your scalp and hair, talk through what may help and agree "
-            "a plan. No needles."
-        ),
-        duration_minutes=20,
-        buffer_after_minutes=0,
-        price_pence=5000,
-        needles=False,
-    ),
-    dict(
-        slug="microneedling",
-        name="Scalp microneedling",
-        description=(
-            "Fine needles make tiny channels in the scalp after numbing cream, followed by a "
-            "hair-growth solution. Usually a course of sessions a few weeks apart."
-        ),
-        duration_minutes=45,
-        buffer_after_minutes=15,
-        price_pence=25000,
-        needles=True,
-        uses_numbing=True,
-        uses_minoxidil=True,
-    ),
-    dict(
-        slug="microneedling-prp",
-        name="Microneedling with PRP",
-        description=(
-            "Microneedling with platelet-rich plasma prepared from a small sample of your own "
-            "blood, taken at the start of the visit."
-        ),
-        duration_minutes=75,
-        buffer_after_minutes=15,
-        price_pence=45000,
-        needles=True,
-        uses_numbing=True,
-        uses_prp=True,
-    ),
-    dict(
-        slug="microneedling-steroid",
-        name="Microneedling for patchy hair loss",
-        description=(
-            "Microneedling for patches of hair loss, with a medicine prescribed by the clinic "
-            "delivered through the channels."
-        ),
-        duration_minutes=45,
-        buffer_after_minutes=15,
-        price_pence=28000,
-        needles=True,
-        uses_numbing=True,
-        uses_steroid=True,
-    ),
-]
 # How often each service is booked, roughly: treatment sessions outnumber first visits.
 SERVICE_WEIGHTS = {
     "consultation": 3,
@@ -300,7 +245,7 @@ def seed_demo(password: str) -> Summary:
             phone=config["CLINIC_PHONE"],
             timezone=config["CLINIC_TIMEZONE"],
         )
-        services = {spec["slug"]: Service(**spec) for spec in SERVICES}
+        services = {spec["slug"]: Service(**spec) for spec in STANDARD_SERVICES}
         practitioners = [_practitioner(location, spec, services) for spec in PRACTITIONERS]
         rooms = [Room(location=location, name=name) for name in ROOMS]
         db.session.add_all([location, *services.values(), *practitioners, *rooms])
