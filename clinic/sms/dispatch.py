@@ -431,13 +431,18 @@ def _record(token: str, results: list[dict], followups) -> None:
 
 
 def _follow_up(followups, now: datetime) -> None:
+    introduced = {text.patient_id for what, text, _code in followups if what == "first"}
+    if introduced:
+        # One statement for the batch: these patients have now had their first text.
+        db.session.execute(
+            update(_PATIENT)
+            .where(_PATIENT.c.id.in_(introduced), _PATIENT.c.first_text_at.is_(None))
+            .values(first_text_at=now)
+        )
     for what, text, code in followups:
-        patient = db.session.get(Patient, text.patient_id)
-        if what == "first":
-            if patient.first_text_at is None:
-                patient.first_text_at = now
-            continue
-        alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
+        if what == "failed":
+            patient = db.session.get(Patient, text.patient_id)
+            alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
 
 
 # --- reconciliation ---------------------------------------------------------------------------

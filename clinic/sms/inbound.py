@@ -188,25 +188,37 @@ def status_report(message_sid: str, status: str, error_code: str | None) -> Outb
             )
             db.session.flush()
         applied = apply_reports([message_sid])
-    return applied.get(message_sid)
+        row = applied.get(message_sid) or db.session.scalar(
+            select(OutboundText).where(OutboundText.provider_sid == message_sid)
+        )
+    return row
 
 
 def apply_reports(sids: list[str]) -> dict[str, OutboundText]:
-    """Apply logged reports to their texts, inside the caller's transaction."""
+    """Apply logged reports to their texts, inside the caller's transaction. Returns the texts
+    that had reports waiting (usually none: the dispatcher calls this for every batch)."""
+    reports = list(
+        db.session.scalars(
+            select(DeliveryReport)
+            .where(DeliveryReport.message_sid.in_(sids), DeliveryReport.applied.is_(False))
+            .order_by(DeliveryReport.id)
+        )
+    )
+    if not reports:
+        return {}
     rows = {
         row.provider_sid: row
         for row in db.session.scalars(
-            select(OutboundText).where(OutboundText.provider_sid.in_(sids))
+            select(OutboundText).where(
+                OutboundText.provider_sid.in_({r.message_sid for r in reports})
+            )
         )
     }
-    reports = db.session.scalars(
-        select(DeliveryReport)
-        .where(DeliveryReport.message_sid.in_(list(rows)), DeliveryReport.applied.is_(False))
-        .order_by(DeliveryReport.id)
-    )
     for report in reports:
-        report.applied = True
-        _apply(rows[report.message_sid], report)
+        row = rows.get(report.message_sid)
+        if row is not None:
+            report.applied = True
+            _apply(row, report)
     return rows
 
 
