@@ -7,10 +7,6 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
-class ApproveForm(FlaskForm):
-    """Nothing to fill in: the form carries the CSRF token of a deliberate click."""
-
-
 class DeclineForm(FlaskForm):
     reason = TextAreaField(
         "Reason for declining",

@@ -8,9 +8,9 @@ from flask_login import current_user
 from clinic.errors import ChangeNotAllowed, ValidationFailed
 from clinic.screening import queries
 from clinic.screening import services as screening_services
-from clinic.screening.forms import ApproveForm, DeclineForm
+from clinic.screening.forms import DeclineForm
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import keep_private, refuse_impossible_ids
+from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 from clinic.web.formatting import format_when
 
@@ -37,7 +37,7 @@ def detail(screening_id: int):
 @bp.post("/<int:screening_id>/approve")
 @reviewers_only
 def approve(screening_id: int):
-    if not ApproveForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         return _detail_page(screening_id, status=400, problem="The form had expired; try again.")
     try:
         screening = screening_services.approve(screening_id, current_user._get_current_object())
@@ -73,7 +73,7 @@ def _detail_page(screening_id: int, *, status: int = 200, problem=None, decline_
     return render_template(
         "review/detail.html",
         item=queries.review_item(screening_id),
-        approve_form=ApproveForm(formdata=None),
+        approve_form=ButtonForm(formdata=None),
         decline_form=decline_form or DeclineForm(formdata=None),
         problem=problem,
     ), status

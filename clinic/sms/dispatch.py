@@ -523,12 +523,7 @@ def reconcile_abandoned(report: PassReport) -> None:
                 }
             )
             report.add("reconciled (send again)")
-    with write_transaction("sms-dispatch", lock=False):
-        _write(token, results, now)
-        sids = [change["provider_sid"] for change in results if change.get("provider_sid")]
-        if sids:
-            apply_reports(sids)
-        _follow_up(followups, now)
+    _record(token, results, followups)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ def record_id(raw: str | None, what: str) -> int:
     return int(raw)
 
 
+class ButtonForm(FlaskForm):
+    """Nothing to fill in: the form carries the CSRF token of a deliberate click."""
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email",

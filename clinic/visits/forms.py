@@ -41,10 +41,6 @@ def attach_errors(form: FlaskForm, errors: dict[str, list[str]], names: dict[str
     return general
 
 
-class EmptyForm(FlaskForm):
-    """A button that only needs its CSRF token."""
-
-
 class CheckInForm(FlaskForm):
     changes = RadioField(
         CHANGES_QUESTION,

@@ -9,14 +9,13 @@ from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, ValidationFailed, VisitBlocked
 from clinic.screening.questions import Outcome
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import keep_private, refuse_impossible_ids
+from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 from clinic.visits import desk, queries
 from clinic.visits import services as visit_services
 from clinic.visits.forms import (
     CheckInForm,
     DeskConsentForm,
-    EmptyForm,
     SessionForm,
     rescreen_form,
 )
@@ -128,7 +127,7 @@ def complete(appointment_id: int):
 @bp.post("/<int:appointment_id>/finish")
 @any_staff
 def finish(appointment_id: int):
-    if not EmptyForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
     try:
         visit_services.finish_consultation(appointment_id)
@@ -141,7 +140,7 @@ def finish(appointment_id: int):
 @bp.post("/<int:appointment_id>/no-show")
 @any_staff
 def no_show(appointment_id: int):
-    if not EmptyForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
     try:
         visit_services.mark_no_show(appointment_id)
