@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security(app)
     register_template_helpers(app)
     register_caches(app)
+    register_subscribers(app)
     register_commands(app)
     return app
 
@@ -168,6 +169,12 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_caches(app: Flask) -> None:
     from clinic.web.cache import init_app
+
+    init_app(app)
+
+
+def register_subscribers(app: Flask) -> None:
+    from clinic.visits.subscribers import init_app
 
     init_app(app)
 

@@ -71,6 +71,9 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "AVAILABILITY_CACHE_SECONDS": _int(env, "AVAILABILITY_CACHE_SECONDS", 10),
         "NEEDLING_MIN_GAP_DAYS": _int(env, "NEEDLING_MIN_GAP_DAYS", 7),
         "CANCELLATION_WINDOW_HOURS": _int(env, "CANCELLATION_WINDOW_HOURS", 24),
+        # The needle depths a clinic works within; a depth outside needs a stated reason.
+        "SESSION_DEPTH_MIN_MM": _float(env, "SESSION_DEPTH_MIN_MM", 0.5),
+        "SESSION_DEPTH_MAX_MM": _float(env, "SESSION_DEPTH_MAX_MM", 1.5),
         "MANAGE_LINK_MAX_AGE_DAYS": _int(env, "MANAGE_LINK_MAX_AGE_DAYS", 180),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024),
         "SMS_QUIET_START": _time(env, "SMS_QUIET_START", "20:00").isoformat("minutes"),

@@ -27,6 +27,7 @@ from clinic.consent import texts as consent_texts
 from clinic.errors import SlotUnavailable
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.visits import lifecycle
 from tests.conftest import START
 from tests.factories import all_no, make_booking, make_clinic
 
@@ -268,8 +269,14 @@ def test_http_racers_for_overlapping_slots_never_overlap(any_app):
 
 
 def raw_appointment(clinic, patient, start, *, practitioner, room, status=AppointmentStatus.BOOKED):
-    """An appointment row written straight through the ORM, bypassing the booking service."""
+    """An appointment row written straight through the ORM, bypassing the booking service (and
+    the lifecycle, as a data import would)."""
     service = clinic.services["microneedling"]
+    with lifecycle.importing_history():
+        return _row(clinic, patient, start, practitioner, room, status, service)
+
+
+def _row(clinic, patient, start, practitioner, room, status, service):
     return Appointment(
         patient=patient,
         service=service,

@@ -46,7 +46,15 @@ def post(client, appointment, action, data):
 
 
 def check_in(client, appointment, changes="no"):
+    arrive(client, appointment)
     return post(client, appointment, "check-in", {"changes": changes})
+
+
+def arrive(client, appointment):
+    """Patients are checked in on the day: move the test's clock to half an hour before the
+    visit, unless it is already later."""
+    clock = client.application.extensions["clock"]
+    clock.set(max(clock.now(), appointment.start_at - timedelta(minutes=30)))
 
 
 def rescreen(client, appointment, **yes):
@@ -154,7 +162,9 @@ def test_gate_refuses_a_visit_without_current_consent_until_signed_at_the_desk(d
 def test_a_course_session_needs_a_screening_no_older_than_the_valid_days(desk, app, clock):
     patient = make_booking("consultation", TUESDAY_10).patient
     course = book_course(
-        CourseRequest(patient.id, "microneedling", "four-weekly-6", TUESDAY_10 + timedelta(days=7))
+        CourseRequest(
+            patient.id, "microneedling-prp", "four-weekly-6", TUESDAY_10 + timedelta(days=7)
+        )
     )
     first, *_, fifth, sixth = sessions(course.id)
     rescreen(desk, first)
@@ -175,11 +185,15 @@ def test_a_course_needs_its_own_consent(desk):
     earlier = make_booking("microneedling", TUESDAY_10)  # signed online for this visit
     course = book_course(
         CourseRequest(
-            earlier.patient_id, "microneedling", "three-weekly-3", TUESDAY_10 + timedelta(days=7)
+            earlier.patient_id,
+            "microneedling-steroid",
+            "three-weekly-3",
+            TUESDAY_10 + timedelta(days=7),
         )
     )
     first = sessions(course.id)[0]
     assert NO_CONSENT in gate(desk, first)
+    rescreen(desk, first)  # the course is screened for itself
     assert sign_consent(desk, first).status_code == 303
     assert "Ready for check-in" in gate(desk, first)
     signature = db.session.scalars(select(SignedConsent).order_by(SignedConsent.id.desc())).first()
@@ -226,7 +240,7 @@ def test_a_cancelled_visit_cannot_be_checked_in(desk):
     assert "Before the session" not in page and "Check in" not in page
     response = check_in(desk, appointment)
     assert response.status_code == 409
-    assert "This visit is cancelled." in text(response)
+    assert "This visit is cancelled, so you cannot check it in." in text(response)
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -334,9 +348,11 @@ def test_unknown_consent_records_are_not_found(desk):
 # --- consultations and no-shows -------------------------------------------------------------
 
 
-def test_a_checked_in_consultation_is_completed_without_a_session_record(desk):
+def test_a_checked_in_consultation_is_completed_without_a_session_record(desk, clock):
     appointment = make_booking("consultation", TUESDAY_10, source="desk")
     assert check_in(desk, appointment).status_code == 303
+    assert post(desk, appointment, "finish", {}).status_code == 409  # not started yet
+    clock.set(TUESDAY_10 + timedelta(minutes=20))
     response = post(desk, appointment, "finish", {})
     assert response.status_code == 303
     assert status_of(appointment) == AppointmentStatus.COMPLETED

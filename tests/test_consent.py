@@ -124,7 +124,7 @@ def test_each_course_needs_its_own_consent(app):
     course = book_course(
         CourseRequest(
             patient_id=first.patient_id,
-            service_slug="microneedling",
+            service_slug="microneedling-steroid",
             template_key="three-weekly-3",
             first_start=TUESDAY_10 + timedelta(days=7),
         )

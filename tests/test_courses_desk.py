@@ -45,7 +45,7 @@ def text(response) -> str:
 
 def book_course(client, patient_id, **overrides):
     data = {
-        "service": "microneedling",
+        "service": "microneedling-prp",
         "template": "four-weekly-6",
         "first_date": "2026-03-10",
         "first_time": "10:00",

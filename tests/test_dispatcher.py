@@ -87,6 +87,7 @@ def completed_session(clock):
     (appointment,) = book_patients(1, start=TUESDAY_10, slug="microneedling")
     clock.set(TUESDAY_10 - timedelta(minutes=5))
     visits.check_in(appointment.id, changes_since_last_visit=False)
+    clock.set(TUESDAY_10 + timedelta(minutes=45))
     visits.complete(appointment.id, SESSION, staff)
     (warning,) = texts(Kind.INFECTION_72H)
     return appointment, warning

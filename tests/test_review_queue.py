@@ -118,7 +118,10 @@ def test_approving_confirms_the_booking(practitioner, db):
     assert screening.review_status == ReviewStatus.APPROVED
     assert screening.reviewed_by_id is not None
     page = text(practitioner.get("/review"))
-    assert "Approved. Alex Morgan's visit on Tuesday 3 March 2026 at 10:00 is confirmed." in page
+    assert (
+        "Approved. Alex Morgan's visit on Tuesday 3 March 2026 at 10:00 is confirmed and the "
+        "patient is told." in page
+    )
     assert "Nothing is waiting for review." in page
 
 

@@ -129,8 +129,10 @@ def test_a_new_questionnaire_version_never_rewrites_old_answers(app, monkeypatch
     assert (stored.questionnaire_version, stored.answers) == (1, old_answers)
     newer = db.session.scalar(select(Screening).where(Screening.appointment_id == second.id))
     assert newer.questionnaire_version == 2 and "new_question" in newer.answers
-    # Only a screening of the current version counts for a visit: here the newer one.
-    assert screening_services.valid_screening_for(first).id == newer.id
+    # Only a screening of the current version, answered for that visit, counts for it: the
+    # newer answers clear the second visit, never the first.
+    assert screening_services.valid_screening_for(second).id == newer.id
+    assert screening_services.valid_screening_for(first) is None
 
 
 def test_approval_confirms_and_decline_cancels_with_a_reason(app, practitioner):

@@ -319,10 +319,11 @@ def test_desk_flags_unreviewed_bookings_starting_within_48_hours(client, role, l
 def test_desk_stops_flagging_once_reviewed(client):
     make_clinic(practitioners=1)
     appointment = held_for_review(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-    staff = make_staff()
+    make_staff()
+    clinician = make_staff(role="practitioner", email="dr@example.com")
     sign_in(client)
     assert "still needs clinical review" in client.get("/desk").get_data(as_text=True)
-    screening_services.approve(screening_services.latest_for(appointment).id, staff)
+    screening_services.approve(screening_services.latest_for(appointment).id, clinician)
     page = client.get("/desk").get_data(as_text=True)
     assert "clinical review" not in page
     assert "badge--confirmed" in page
@@ -457,7 +458,7 @@ def test_staff_pages_are_never_cached(client, page):
     course = book_course(
         CourseRequest(
             appointment.patient_id,
-            "microneedling",
+            "microneedling-steroid",
             "three-weekly-3",
             datetime(2026, 3, 17, 10, tzinfo=UTC),
         )

@@ -55,13 +55,23 @@ def test_gate_rule_names_each_missing_condition():
     assert reasons_blocked(GateFacts(False, False, None, None, True, False)) == []
 
 
+def on_the_day(clock):
+    """The desk checks patients in on the day of their visit, a few minutes early."""
+    clock.set(TUESDAY_10 - timedelta(minutes=5))
+
+
+def after_the_session(clock):
+    clock.set(TUESDAY_10 + timedelta(minutes=45))
+
+
 def test_a_cleared_visit_checks_in_and_completes_with_its_record(app, clock, staff):
     make_clinic()
     appointment = make_booking("microneedling", TUESDAY_10)
-    clock.set(TUESDAY_10 - timedelta(minutes=5))
+    on_the_day(clock)
     visits.check_in(appointment.id, changes_since_last_visit=False)
     assert appointment.status == AppointmentStatus.CHECKED_IN
     assert appointment.checked_in_at == clock.now()
+    after_the_session(clock)
     record = visits.complete(appointment.id, GOOD_SESSION, staff)
     assert appointment.status == AppointmentStatus.COMPLETED
     assert (record.device, record.needle_depth_mm, record.areas) == (
@@ -77,15 +87,20 @@ def test_gate_refuses_a_visit_with_pending_review(app, clock):
     make_clinic()
     answers = all_no("microneedling") | {"anticoagulant": True}
     appointment = make_booking("microneedling", TUESDAY_10, screening=answers)
-    with pytest.raises(VisitBlocked) as caught:
+    on_the_day(clock)
+    assert visits.blocked_reasons(appointment) == [
+        "screening is waiting for a practitioner's review"
+    ]
+    with pytest.raises(ChangeNotAllowed) as caught:
         visits.check_in(appointment.id, changes_since_last_visit=False)
-    assert caught.value.reasons == ["screening is waiting for a practitioner's review"]
+    assert caught.value.details["refusal"] == "wrong_state"
     assert appointment.status == AppointmentStatus.NEEDS_REVIEW
 
 
-def test_gate_refuses_a_desk_booking_without_screening_or_consent(app):
+def test_gate_refuses_a_desk_booking_without_screening_or_consent(app, clock):
     make_clinic()
     appointment = make_booking("microneedling", TUESDAY_10, source="desk")
+    on_the_day(clock)
     with pytest.raises(VisitBlocked) as caught:
         visits.check_in(appointment.id, changes_since_last_visit=False)
     assert caught.value.reasons == [
@@ -94,9 +109,10 @@ def test_gate_refuses_a_desk_booking_without_screening_or_consent(app):
     ]
 
 
-def test_reported_changes_reopen_screening_until_screened_again(app):
+def test_reported_changes_reopen_screening_until_screened_again(app, clock):
     make_clinic()
     appointment = make_booking("microneedling", TUESDAY_10)
+    on_the_day(clock)
     with pytest.raises(VisitBlocked):
         visits.check_in(appointment.id, changes_since_last_visit=True)
     assert appointment.rescreen_required
@@ -108,9 +124,10 @@ def test_reported_changes_reopen_screening_until_screened_again(app):
     assert appointment.status == AppointmentStatus.CHECKED_IN
 
 
-def test_a_desk_rescreen_with_a_review_answer_waits_for_the_practitioner(app, staff):
+def test_a_desk_rescreen_with_a_review_answer_waits_for_the_practitioner(app, clock, staff):
     make_clinic()
     appointment = make_booking("microneedling", TUESDAY_10)
+    on_the_day(clock)
     with pytest.raises(VisitBlocked):
         visits.check_in(appointment.id, changes_since_last_visit=True)
     screening = visits.rescreen_at_desk(
@@ -119,13 +136,16 @@ def test_a_desk_rescreen_with_a_review_answer_waits_for_the_practitioner(app, st
     assert visits.blocked_reasons(appointment) == [
         "screening is waiting for a practitioner's review"
     ]
+    assert appointment.status == AppointmentStatus.NEEDS_REVIEW
     screening_services.approve(screening.id, staff)
     assert visits.blocked_reasons(appointment) == []
+    assert appointment.status == AppointmentStatus.CONFIRMED
 
 
-def test_consultations_check_in_without_screening_or_consent(app):
+def test_consultations_check_in_without_screening_or_consent(app, clock):
     make_clinic()
     appointment = make_booking("consultation", TUESDAY_10, source="desk")
+    on_the_day(clock)
     visits.check_in(appointment.id, changes_since_last_visit=True)
     assert appointment.status == AppointmentStatus.CHECKED_IN
 
@@ -133,7 +153,9 @@ def test_consultations_check_in_without_screening_or_consent(app):
 def test_session_record_fields_are_validated(app, clock, staff):
     make_clinic()
     appointment = make_booking("microneedling-prp", TUESDAY_10)
+    on_the_day(clock)
     visits.check_in(appointment.id, changes_since_last_visit=False)
+    after_the_session(clock)
     bad = SessionInput(
         device="laser",
         needle_depth_mm=3.0,
@@ -168,7 +190,7 @@ def test_screening_expires_for_later_course_sessions(app, clock, staff):
     course = book_course(
         CourseRequest(
             patient_id=first.patient_id,
-            service_slug="microneedling",
+            service_slug="microneedling-prp",
             template_key="four-weekly-6",
             first_start=TUESDAY_10 + timedelta(days=28),
         ),
@@ -177,18 +199,25 @@ def test_screening_expires_for_later_course_sessions(app, clock, staff):
     with write_transaction():
         consent_services.sign(first.patient, signed(patient_details()), course=course)
     series = sessions(course.id)
-    assert visits.blocked_reasons(series[0]) == []  # screened 28 days before
-    assert visits.blocked_reasons(series[3]) == ["screening is missing or out of date"]  # 112 days
+    # The visit before the course was screened for itself, not for the course.
+    assert visits.blocked_reasons(series[0]) == ["screening is missing or out of date"]
+    clock.set(series[0].start_at - timedelta(minutes=10))
+    visits.rescreen_at_desk(series[0].id, all_no("microneedling-prp"))
+    assert visits.blocked_reasons(series[0]) == []
+    assert visits.blocked_reasons(series[3]) == []  # 84 days after the course's screening
+    assert visits.blocked_reasons(series[4]) == ["screening is missing or out of date"]  # 112
 
 
 # --- courses ----------------------------------------------------------------------------------
 
 
 def course_for(patient_id, first_start, template_key="four-weekly-6", **kwargs):
+    # Each plan belongs to the treatments it was studied with: every 4 weeks x6 is PRP's.
+    service = "microneedling-prp" if template_key == "four-weekly-6" else "microneedling"
     return book_course(
         CourseRequest(
             patient_id=patient_id,
-            service_slug="microneedling",
+            service_slug=service,
             template_key=template_key,
             first_start=first_start,
             **kwargs,

@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 
 class Kind(enum.StrEnum):
     CONFIRMATION = "confirmation"
+    # A booking held until a clinician has checked the answers, and what follows the check.
+    CONFIRMATION_HELD = "confirmation_held"
+    VISIT_APPROVED = "visit_approved"
+    VISIT_DECLINED = "visit_declined"
     REMINDER_48H = "reminder_48h"
     REMINDER_24H = "reminder_24h"
     AFTERCARE_2H = "aftercare_2h"
@@ -34,6 +38,9 @@ class Kind(enum.StrEnum):
 IMMEDIATE_KINDS = frozenset(
     {
         Kind.CONFIRMATION,
+        Kind.CONFIRMATION_HELD,
+        Kind.VISIT_APPROVED,
+        Kind.VISIT_DECLINED,
         Kind.REPLY_HELP,
         Kind.REPLY_OPT_OUT,
         Kind.REPLY_OPT_IN,

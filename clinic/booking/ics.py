@@ -17,6 +17,13 @@ from clinic.booking.services import clinic_timezone
 from clinic.booking.tokens import manage_url
 from clinic.clock import utcnow
 
+# A visit held for a clinician's check is honestly tentative until it is approved.
+ICS_STATUS = {
+    AppointmentStatus.NEEDS_REVIEW: "TENTATIVE",
+    AppointmentStatus.CANCELLED: "CANCELLED",
+    AppointmentStatus.NO_SHOW: "CANCELLED",
+}
+
 
 def appointment_uid(appointment) -> str:
     host = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
@@ -39,9 +46,9 @@ def appointment_ics(appointment) -> bytes:
     event.add("dtstamp", utcnow().astimezone(UTC))
     event.add("dtstart", appointment.start_at.astimezone(UTC))
     event.add("dtend", appointment.end_at.astimezone(UTC))
-    # Calendar apps keep the copy with the highest sequence for a UID; seconds since booking
-    # only grow with each change, so a re-downloaded file replaces the old event.
-    event.add("sequence", int((appointment.updated_at - appointment.created_at).total_seconds()))
+    # Calendar apps keep the copy with the highest sequence for a UID; the lifecycle adds one
+    # with every change the calendar shows (a move, a cancellation, a clinician's approval).
+    event.add("sequence", appointment.ics_sequence or 0)
     event.add("summary", f"Appointment at {clinic_name}")
     event.add("location", ", ".join(part for part in (location.name, location.address) if part))
     event.add(
@@ -52,8 +59,7 @@ def appointment_ics(appointment) -> bytes:
         f"Questions: call {location.phone}.",
     )
     event.add("url", link)
-    cancelled = appointment.status == AppointmentStatus.CANCELLED
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", ICS_STATUS.get(appointment.status, "CONFIRMED"))
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
     return calendar.to_ical()

@@ -1,35 +1,21 @@
 from __future__ import annotations
 
 import enum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from clinic.catalog.models import Practitioner, Room, Service
 from clinic.db_types import UTCDateTime
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.visits import lifecycle
 
-
-class AppointmentStatus(enum.StrEnum):
-    NEEDS_REVIEW = "needs_review"  # held; a practitioner must clear the screening first
-    BOOKED = "booked"
-    CONFIRMED = "confirmed"
-    CHECKED_IN = "checked_in"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
-
-
-# Statuses that free the chair again. Everything else holds its time, so statuses added later
-# (such as one for bookings awaiting review) hold time by default.
-RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
-# The patient may still change these themselves.
-CHANGEABLE_STATUSES = (
-    AppointmentStatus.NEEDS_REVIEW,
-    AppointmentStatus.BOOKED,
-    AppointmentStatus.CONFIRMED,
-)
+# A visit's states and what they mean belong to the lifecycle; this name stays for queries.
+AppointmentStatus = lifecycle.State
+# Statuses that free the chair again, for queries; everything else holds its time.
+RELEASED_STATUSES = tuple(sorted(lifecycle.RELEASED))
 
 
 class BookingSource(enum.StrEnum):
@@ -48,7 +34,12 @@ class Appointment(db.Model):
     end_at = mapped_column(UTCDateTime(), nullable=False)
     # end_at plus the service's cleanup buffer: the practitioner and room are busy until then.
     blocked_until = mapped_column(UTCDateTime(), nullable=False)
-    status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.BOOKED)
+    # Set only by clinic.visits.lifecycle (see ``_only_through_lifecycle``).
+    status: Mapped[str] = mapped_column(String(20))
+    # Where an undo of a check-in or a no-show on the day returns the visit to.
+    undo_status: Mapped[str | None] = mapped_column(String(20))
+    # The calendar file's SEQUENCE: one more with every change the patient's calendar shows.
+    ics_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(10), default=BookingSource.ONLINE)
     needles: Mapped[bool] = mapped_column(default=False)
     cancel_reason: Mapped[str] = mapped_column(String(300), default="")
@@ -87,4 +78,17 @@ class Appointment(db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status not in RELEASED_STATUSES
+        return self.status not in lifecycle.RELEASED
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The time zone of the visit's location: its local day and wall times."""
+        return ZoneInfo(self.practitioner.location.timezone)
+
+    @validates("status")
+    def _only_through_lifecycle(self, _key, value):
+        if not lifecycle.assigning():
+            raise AttributeError(
+                "A visit's status changes only through clinic.visits.lifecycle.transition()."
+            )
+        return value

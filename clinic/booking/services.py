@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
+from clinic.actors import Actor, ActorKind
 from clinic.booking.models import (
-    CHANGEABLE_STATUSES,
     RELEASED_STATUSES,
     Appointment,
     AppointmentStatus,
@@ -54,7 +54,8 @@ from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.screening import services as screening_services
 from clinic.screening.questions import Outcome
-from clinic.sms import outbox
+from clinic.visits import changes
+from clinic.visits.lifecycle import Event
 
 # No appointment blocks time for longer than this; it bounds the look-back when loading the
 # appointments around a window, so the query reads the window and not the whole history.
@@ -267,12 +268,20 @@ def alternatives_near(service: Service, start: datetime, *, limit: int = 6, **kw
 # --- writing -------------------------------------------------------------------------------
 
 
-def book(request: BookingRequest) -> Appointment:
+def default_actor(source: str) -> Actor:
+    """Who books through a channel when the caller names nobody: the patient online, else the
+    desk."""
+    return Actor(ActorKind.PATIENT_LINK if source == BookingSource.ONLINE else ActorKind.DESK)
+
+
+def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
     """Screen, then hold the slot for the patient.
 
     Raises ScreeningStopped (BLOCK/DEFER: nothing is written), ValidationFailed (missing answers,
-    consent, rules), SlotUnavailable or NotFound. A REVIEW answer books as needs_review.
+    consent, rules), SlotUnavailable or NotFound. A REVIEW answer books as needs_review: the
+    lifecycle's "hold", which the texts present honestly as held, not booked.
     """
+    by = by or default_actor(request.source)
     online = request.source == BookingSource.ONLINE
     service = service_by_slug(request.service_slug, online_only=online)
     start = require_aware(request.start)
@@ -281,18 +290,14 @@ def book(request: BookingRequest) -> Appointment:
     screening = _screen(service, start, request, answers, location_id)
     with conflicts_mean_taken(), write_transaction("booking"):
         patient = _find_or_create_patient(request.patient, request.sms_opt_in, request.source)
-        status = (
-            AppointmentStatus.NEEDS_REVIEW
-            if screening is not None and screening.outcome is Outcome.REVIEW
-            else AppointmentStatus.BOOKED
-        )
         appointment = hold(
             service,
             start,
             request.practitioner_id,
             patient,
             source=request.source,
-            status=status,
+            by=by,
+            held_for_review=screening is not None and screening.outcome is Outcome.REVIEW,
         )
         if screening is not None:
             screening_services.record(
@@ -302,7 +307,6 @@ def book(request: BookingRequest) -> Appointment:
             # Only a needling service shows (and so can carry) a consent form; _screen has
             # checked it.
             consent_services.sign(patient, request.consent, appointment=appointment)
-        outbox.plan_for_booking(appointment)
     return appointment
 
 
@@ -328,24 +332,30 @@ def hold(
     patient: Patient,
     *,
     source: str,
-    status: str = AppointmentStatus.BOOKED,
+    by: Actor | None = None,
+    held_for_review: bool = False,
     course_id: int | None = None,
     course_position: int | None = None,
+    confirm: bool = True,
 ) -> Appointment:
-    """Claim the slot and add the appointment, inside the caller's write transaction."""
+    """Claim the slot and add the appointment, inside the caller's write transaction.
+
+    The lifecycle's "book" (or "hold", for answers a clinician must check) gives it its status
+    and plans its texts; ``confirm=False`` skips the confirmation text (a course's later
+    sessions, confirmed together with the first)."""
     slot = _claim(service, start, practitioner_id, patient, None, source=source)
     now = utcnow()
+    practitioner = db.session.get(Practitioner, slot.practitioner_id)
     appointment = Appointment(
         patient=patient,
         service=service,
-        practitioner_id=slot.practitioner_id,
+        practitioner=practitioner,
         room_id=slot.room_id,
         # The chosen practitioner's location: availability reads appointments per location.
-        location_id=db.session.get(Practitioner, slot.practitioner_id).location_id,
+        location_id=practitioner.location_id,
         start_at=slot.start,
         end_at=slot.end,
         blocked_until=slot.blocked_until,
-        status=status,
         source=source,
         needles=service.needles,
         manage_key=secrets.token_hex(16),
@@ -355,6 +365,12 @@ def hold(
         updated_at=now,
     )
     db.session.add(appointment)
+    changes.apply(
+        appointment,
+        Event.HOLD if held_for_review else Event.BOOK,
+        by or default_actor(source),
+        context={"confirm": confirm},
+    )
     db.session.flush()
     return appointment
 
@@ -387,22 +403,30 @@ def _screen(service, start, request: BookingRequest, answers, location_id):
     return result
 
 
+def _actor(by: Actor | None, by_patient: bool) -> Actor:
+    if by is not None:
+        return by
+    return Actor(ActorKind.PATIENT_LINK if by_patient else ActorKind.DESK)
+
+
 def reschedule(
     appointment: Appointment,
     new_start: datetime,
     *,
     practitioner_id: int | None = None,
     by_patient: bool = True,
+    by: Actor | None = None,
 ) -> Appointment:
-    if by_patient:
+    by = _actor(by, by_patient)
+    if by.kind is ActorKind.PATIENT_LINK:
         ensure_patient_can_change(appointment)
-    elif appointment.status not in CHANGEABLE_STATUSES:
-        raise ChangeNotAllowed("Only booked or confirmed visits can be moved.")
-    source = BookingSource.ONLINE if by_patient else BookingSource.DESK
+    else:
+        changes.check(appointment, Event.MOVE, by)
+    source = BookingSource.ONLINE if by.kind is ActorKind.PATIENT_LINK else BookingSource.DESK
     new_start = require_aware(new_start)
     check_start_window(appointment.service, new_start, source)
     with conflicts_mean_taken(), write_transaction("booking"):
-        move(appointment, new_start, practitioner_id=practitioner_id, source=source)
+        move(appointment, new_start, practitioner_id=practitioner_id, source=source, by=by)
     return appointment
 
 
@@ -412,11 +436,12 @@ def move(
     *,
     practitioner_id: int | None = None,
     source: str = BookingSource.DESK,
+    by: Actor | None = None,
 ) -> Appointment:
     """Move a visit inside the caller's write transaction, keeping its practitioner if free."""
     db.session.refresh(appointment)
-    if appointment.status not in CHANGEABLE_STATUSES:
-        raise ChangeNotAllowed("This visit can no longer be moved.")
+    by = by or default_actor(source)
+    changes.check(appointment, Event.MOVE, by)
     slot = _claim(
         appointment.service,
         new_start,
@@ -426,44 +451,49 @@ def move(
         prefer=practitioner_id or appointment.practitioner_id,
         source=source,
     )
-    appointment.start_at = slot.start
-    appointment.end_at = slot.end
-    appointment.blocked_until = slot.blocked_until
-    appointment.practitioner_id = slot.practitioner_id
-    appointment.room_id = slot.room_id
-    appointment.location_id = db.session.get(Practitioner, slot.practitioner_id).location_id
-    appointment.updated_at = utcnow()
+    changes.apply(
+        appointment,
+        Event.MOVE,
+        by,
+        changes={
+            "start_at": slot.start,
+            "end_at": slot.end,
+            "blocked_until": slot.blocked_until,
+            "practitioner_id": slot.practitioner_id,
+            "room_id": slot.room_id,
+            "location_id": db.session.get(Practitioner, slot.practitioner_id).location_id,
+        },
+    )
     db.session.flush()
-    outbox.visit_moved(appointment)
+    # The relationship still points at the old practitioner until it is read again.
+    db.session.refresh(appointment, ["practitioner"])
     return appointment
 
 
-def cancel(appointment: Appointment, *, reason: str = "", by_patient: bool = True) -> Appointment:
-    if by_patient:
+def cancel(
+    appointment: Appointment,
+    *,
+    reason: str = "",
+    by_patient: bool = True,
+    by: Actor | None = None,
+) -> Appointment:
+    by = _actor(by, by_patient)
+    if by.kind is ActorKind.PATIENT_LINK:
         ensure_patient_can_change(appointment)
     with write_transaction("booking"):
         db.session.refresh(appointment)
         if appointment.status == AppointmentStatus.CANCELLED:
             return appointment  # cancelling twice is harmless
-        if appointment.status not in CHANGEABLE_STATUSES:
-            raise ChangeNotAllowed("This visit can no longer be cancelled.")
-        now = utcnow()
-        appointment.status = AppointmentStatus.CANCELLED
-        appointment.cancel_reason = (reason or "").strip()[:300]
-        appointment.cancelled_at = now
-        appointment.updated_at = now
-        outbox.visit_called_off(appointment, "visit cancelled")
+        changes.apply(appointment, Event.CANCEL, by, reason=reason)
     return appointment
 
 
 def patient_change_deadline(appointment: Appointment) -> datetime:
-    return appointment.start_at - timedelta(hours=current_app.config["CANCELLATION_WINDOW_HOURS"])
+    return appointment.start_at - changes.change_window()
 
 
 def patient_can_change(appointment: Appointment) -> bool:
-    return appointment.status in CHANGEABLE_STATUSES and utcnow() <= patient_change_deadline(
-        appointment
-    )
+    return changes.permitted(appointment, Event.CANCEL, ActorKind.PATIENT_LINK)
 
 
 def ensure_patient_can_change(appointment: Appointment) -> None:
@@ -549,6 +579,20 @@ def _claim(
                 }
             )
     return _pick(free, prefer)
+
+
+def still_free(appointment: Appointment) -> bool:
+    """Whether nothing active overlaps the visit's practitioner or room time (a no-show undone
+    on the day takes back its chair only if nobody was booked into it meanwhile)."""
+    overlapping = select(Appointment.id).where(
+        Appointment.id != appointment.id,
+        Appointment.status.not_in(RELEASED_STATUSES),
+        Appointment.start_at < appointment.blocked_until,
+        Appointment.blocked_until > appointment.start_at,
+        (Appointment.practitioner_id == appointment.practitioner_id)
+        | (Appointment.room_id == appointment.room_id),
+    )
+    return db.session.scalar(overlapping.limit(1)) is None
 
 
 def _pick(free: Iterable[Slot], prefer: int | None) -> Slot:

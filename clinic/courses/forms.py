@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
-from clinic.courses.plan import TEMPLATES
+from clinic.courses.plan import TEMPLATES, templates_for
 
 # Far enough for any course a desk plans, and near enough that date arithmetic on a series
 # (up to a year of sessions) can never overflow.
@@ -71,8 +71,8 @@ class CourseForm(_LocalStart, FlaskForm):
     )
     template = SelectField(
         "Course plan",
-        choices=[SelectChoice(plan.key, plan.label) for plan in TEMPLATES],
         invalid_choice_message="Choose one of the course plans.",
+        description="Only the plans studied with the chosen treatment are offered.",
     )
     first_date = DateField(
         "Date of the first session",
@@ -91,6 +91,13 @@ class CourseForm(_LocalStart, FlaskForm):
     def __init__(self, *args, services=(), practitioners=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.service.choices = [SelectChoice(service.slug, service.name) for service in services]
+        # Each treatment's own plans, grouped under its name; a plan another treatment was
+        # studied with is not offered (the course service refuses it too).
+        self.template.choices = {
+            service.name: [SelectChoice(p.key, p.label) for p in templates_for(service.slug)]
+            for service in services
+            if templates_for(service.slug)
+        } or [SelectChoice(plan.key, plan.label) for plan in TEMPLATES]
         self.practitioner.choices = [SelectChoice("", "Whoever is free")] + [
             SelectChoice(str(practitioner.id), practitioner.name) for practitioner in practitioners
         ]

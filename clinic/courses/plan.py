@@ -13,15 +13,31 @@ class CourseTemplate:
     label: str
     interval_days: int
     sessions: int
+    # The services (by slug) the protocol was studied with: the desk is offered only these.
+    services: tuple[str, ...] = ()
 
+    def applies_to(self, service_slug: str) -> bool:
+        return service_slug in self.services
+
+
+MICRONEEDLING = "microneedling"
+PRP = "microneedling-prp"
+STEROID = "microneedling-steroid"
 
 TEMPLATES: tuple[CourseTemplate, ...] = (
-    CourseTemplate("weekly-12", "Weekly, 12 sessions", 7, 12),
-    CourseTemplate("fortnightly-6", "Every 2 weeks, 6 sessions", 14, 6),
-    CourseTemplate("four-weekly-4", "Every 4 weeks, 4 sessions", 28, 4),
-    CourseTemplate("four-weekly-6", "Every 4 weeks, 6 sessions", 28, 6),
-    CourseTemplate("three-weekly-3", "Every 3 weeks, 3 sessions", 21, 3),
+    # With a hair-growth solution: weekly or fortnightly for 12 weeks, or every 4 weeks.
+    CourseTemplate("weekly-12", "Weekly, 12 sessions", 7, 12, (MICRONEEDLING,)),
+    CourseTemplate("fortnightly-6", "Every 2 weeks, 6 sessions", 14, 6, (MICRONEEDLING,)),
+    CourseTemplate("four-weekly-4", "Every 4 weeks, 4 sessions", 28, 4, (MICRONEEDLING, PRP)),
+    # With the patient's own plasma: every 4 weeks, 4 to 6 sessions.
+    CourseTemplate("four-weekly-6", "Every 4 weeks, 6 sessions", 28, 6, (PRP,)),
+    # For patchy loss with the prescribed medicine: 3 sessions 3 weeks apart, and only that.
+    CourseTemplate("three-weekly-3", "Every 3 weeks, 3 sessions", 21, 3, (STEROID,)),
 )
+
+
+def templates_for(service_slug: str) -> list[CourseTemplate]:
+    return [plan for plan in TEMPLATES if plan.applies_to(service_slug)]
 
 
 def template(key: str) -> CourseTemplate:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from clinic.booking.models import CHANGEABLE_STATUSES, Appointment
+from clinic.booking.models import Appointment
 from clinic.catalog.models import Practitioner, Service
 from clinic.consent import texts as consent_texts
 from clinic.consent.models import SignedConsent
@@ -16,6 +16,8 @@ from clinic.courses.plan import CourseTemplate, template
 from clinic.errors import NotFound
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.visits import lifecycle
+from clinic.visits.lifecycle import Event
 
 
 def patient(patient_id: int) -> Patient:
@@ -50,7 +52,7 @@ class CoursePage:
     consent: SignedConsent | None  # the course's signature of the current form, if any
 
     def can_move(self, session: Appointment) -> bool:
-        return session.status in CHANGEABLE_STATUSES
+        return lifecycle.allows_from(session.status, Event.MOVE)
 
 
 def course_page(course_id: int) -> CoursePage:

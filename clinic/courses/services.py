@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from clinic.actors import Actor, ActorKind
 from clinic.booking import services as booking
-from clinic.booking.models import CHANGEABLE_STATUSES, Appointment, BookingSource
+from clinic.booking.models import Appointment, BookingSource
 from clinic.catalog.models import Location
 from clinic.clock import utcnow
 from clinic.courses.models import Course
@@ -18,7 +19,8 @@ from clinic.database import write_transaction
 from clinic.errors import NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import outbox
+from clinic.visits import lifecycle
+from clinic.visits.lifecycle import Event
 from clinic.web.formatting import format_when
 
 
@@ -47,6 +49,11 @@ def book_course(request: CourseRequest, staff=None) -> Course:
     service = booking.service_by_slug(request.service_slug, online_only=False)
     if not service.needles:
         raise ValidationFailed({"service": ["Courses are for treatment sessions."]})
+    if not plan.applies_to(service.slug):
+        raise ValidationFailed(
+            {"template": ["That course plan is not one for this treatment; choose another."]}
+        )
+    by = Actor.staff(staff) if staff is not None else Actor(ActorKind.DESK)
     location_id = _location_for(service)
     tz = ZoneInfo(db.session.get(Location, location_id).timezone)
     starts = series_starts(
@@ -71,17 +78,18 @@ def book_course(request: CourseRequest, staff=None) -> Course:
         db.session.flush()
         for position, start in enumerate(starts, start=1):
             try:
-                appointment = booking.hold(
+                # One confirmation for the course, reminders before every session.
+                booking.hold(
                     service,
                     start,
                     request.practitioner_id,
                     patient,
                     source=BookingSource.DESK,
+                    by=by,
                     course_id=course.id,
                     course_position=position,
+                    confirm=position == 1,
                 )
-                # One confirmation for the course, reminders before every session.
-                outbox.plan_for_booking(appointment, confirm=position == 1)
             except (SlotUnavailable, ValidationFailed) as exc:
                 raise SlotUnavailable(
                     f"Session {position} ({format_when(start, tz)}) cannot be booked: "
@@ -108,7 +116,13 @@ def get_course(course_id: int) -> Course:
     return course
 
 
-def move_session(appointment_id: int, new_start: datetime, *, shift_later_sessions: bool):
+def move_session(
+    appointment_id: int,
+    new_start: datetime,
+    *,
+    shift_later_sessions: bool,
+    by: Actor | None = None,
+):
     """Move one session; on request move every later, still-open session by the same number of
     days to the same new time of day. All moves succeed together or none do."""
     appointment = db.session.get(Appointment, appointment_id)
@@ -123,7 +137,7 @@ def move_session(appointment_id: int, new_start: datetime, *, shift_later_sessio
     if shift_later_sessions:
         shifted = shift_later([a.start_at for a in series], index, new_start, tz)
         for later, start in zip(series[index + 1 :], shifted[index + 1 :], strict=True):
-            if later.status in CHANGEABLE_STATUSES:
+            if lifecycle.allows_from(later.status, Event.MOVE):
                 targets[later.id] = start
     for start in targets.values():
         booking.check_start_window(appointment.service, start, BookingSource.DESK)
@@ -139,7 +153,7 @@ def move_session(appointment_id: int, new_start: datetime, *, shift_later_sessio
     ):
         for appointment_id_, start in ordered:
             try:
-                booking.move(by_id[appointment_id_], start, source=BookingSource.DESK)
+                booking.move(by_id[appointment_id_], start, source=BookingSource.DESK, by=by)
             except (SlotUnavailable, ValidationFailed) as exc:
                 position = by_id[appointment_id_].course_position
                 raise SlotUnavailable(

@@ -55,6 +55,7 @@ from clinic.screening.questions import Outcome
 from clinic.screening.rules import ServiceProfile, questions_for
 from clinic.staff.models import Role, StaffUser
 from clinic.staff.services import build_staff
+from clinic.visits import lifecycle
 from clinic.visits.models import ADD_ONS, AREAS, DEVICES, SessionRecord
 
 # A fixed seed: the same day gives the same diary, so a demo can be rebuilt and compared.
@@ -272,7 +273,8 @@ def seed_demo(password: str) -> Summary:
     # Booked before the everyday diary so that they find room near the start of it.
     for slug, yes, window in REVIEW_BOOKINGS:
         _book_for_review(rng, diary, services[slug], yes, window, patients)
-    _book_course(rng, diary, services["microneedling"], patients, accounts[Role.DESK])
+    # Every four weeks, six sessions: the plan studied with plasma.
+    _book_course(rng, diary, services["microneedling-prp"], patients, accounts[Role.DESK])
     for day in _days(today, today + timedelta(days=FUTURE_DAYS)):
         for _ in range(_bookings_wanted(rng, (day - today).days)):
             _book_future(rng, diary, day, services, patients)
@@ -419,26 +421,32 @@ def _past_appointment(rng, patient, service, practitioner, room, location, start
     checked_in_at = None
     if status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
         checked_in_at = start - timedelta(minutes=rng.randint(2, 12))
-    return Appointment(
-        patient=patient,
-        service=service,
-        practitioner_id=practitioner.id,
-        room_id=room.id,
-        location_id=location.id,
-        start_at=start,
-        end_at=end,
-        blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
-        status=status,
-        source=rng.choices([BookingSource.ONLINE, BookingSource.DESK], [65, 35])[0],
-        needles=service.needles,
-        cancel_reason=rng.choice(CANCEL_REASONS) if cancelled_at else "",
-        manage_key=secrets.token_hex(16),
-        created_at=created,
-        updated_at=cancelled_at or created,
-        cancelled_at=cancelled_at,
-        checked_in_at=checked_in_at,
-        completed_at=end if status == AppointmentStatus.COMPLETED else None,
-    )
+    # The diary already held: written as it was, not replayed through today's rules.
+    with lifecycle.importing_history():
+        return _historical_visit(
+            patient=patient,
+            service=service,
+            practitioner_id=practitioner.id,
+            room_id=room.id,
+            location_id=location.id,
+            start_at=start,
+            end_at=end,
+            blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
+            status=status,
+            source=rng.choices([BookingSource.ONLINE, BookingSource.DESK], [65, 35])[0],
+            needles=service.needles,
+            cancel_reason=rng.choice(CANCEL_REASONS) if cancelled_at else "",
+            manage_key=secrets.token_hex(16),
+            created_at=created,
+            updated_at=cancelled_at or created,
+            cancelled_at=cancelled_at,
+            checked_in_at=checked_in_at,
+            completed_at=end if status == AppointmentStatus.COMPLETED else None,
+        )
+
+
+def _historical_visit(**values) -> Appointment:
+    return Appointment(**values)
 
 
 # --- the clinical record of visits already held ----------------------------------------------

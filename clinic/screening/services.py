@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from clinic.actors import Actor
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.clock import utcnow
 from clinic.consent import texts as consent_texts
@@ -17,7 +19,11 @@ from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.rules import ScreeningResult, ServiceProfile, evaluate, questions_for
-from clinic.sms import outbox
+from clinic.visits import changes, lifecycle
+from clinic.visits.lifecycle import Event
+
+# What the patient's visit says when a clinician declines: the note stays inside the clinic.
+DECLINED_REASON = "Not cleared after health review: please call the clinic."
 
 # What the patient reads when screening stops a booking: kind, plain, no medical advice.
 STOP_MESSAGES = {
@@ -120,11 +126,25 @@ def latest_for(appointment) -> Screening | None:
     ).first()
 
 
-def valid_screening_for(appointment) -> Screening | None:
-    """The patient's most recent screening that covers this visit and is still in date.
+def _visits_covered(appointment) -> list[int]:
+    """The visits whose screenings speak for this one: itself, and its course's sessions."""
+    if appointment.course_id is None:
+        return [appointment.id]
+    return list(
+        db.session.scalars(
+            select(Appointment.id).where(Appointment.course_id == appointment.course_id)
+        )
+    )
 
-    It must answer the current questionnaire's questions for this service and be younger than
-    SCREENING_VALID_DAYS on the visit day; later sessions of a course reuse it until then.
+
+def valid_screening_for(appointment) -> Screening | None:
+    """The most recent screening answered for this visit (or its course) that covers this
+    service and is still in date.
+
+    A screening answered for another visit never clears this one: each visit is judged by its
+    own answers. It must answer the current questionnaire's questions for this service and be
+    younger than SCREENING_VALID_DAYS on the visit day; a course's later sessions reuse the
+    course's screening until then.
     """
     valid_days = current_app.config["SCREENING_VALID_DAYS"]
     needed = {
@@ -134,6 +154,7 @@ def valid_screening_for(appointment) -> Screening | None:
         select(Screening)
         .where(
             Screening.patient_id == appointment.patient_id,
+            Screening.appointment_id.in_(_visits_covered(appointment)),
             Screening.questionnaire_version == questions.CURRENT_VERSION,
             Screening.created_at >= appointment.start_at - timedelta(days=valid_days),
         )
@@ -143,6 +164,21 @@ def valid_screening_for(appointment) -> Screening | None:
         if needed <= set(screening.asked):
             return screening
     return None
+
+
+def review_holds(appointment) -> list[Screening]:
+    """Screenings of this visit (or its course) still waiting for a clinician, or declined.
+    Any one of them stops the session, whatever newer screenings say."""
+    return list(
+        db.session.scalars(
+            select(Screening)
+            .where(
+                Screening.appointment_id.in_(_visits_covered(appointment)),
+                Screening.review_status.in_((ReviewStatus.PENDING, ReviewStatus.DECLINED)),
+            )
+            .order_by(Screening.created_at, Screening.id)
+        )
+    )
 
 
 # --- the practitioners' review queue ---------------------------------------------------------
@@ -165,33 +201,49 @@ def get_screening(screening_id: int) -> Screening:
     return screening
 
 
-def approve(screening_id: int, staff) -> Screening:
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What a review decision did, so the page can say exactly that."""
+
+    screening: Screening
+    appointment: Appointment | None
+    visit_event: Event | None  # what happened to the visit: approved, declined, or nothing
+    still_held: bool = False  # approved, but another answer of this visit still waits
+
+
+def approve(screening_id: int, staff, *, by: Actor | None = None) -> ReviewDecision:
+    by = by or Actor.staff(staff)
     with write_transaction("review"):
         screening = _pending(screening_id)
         _decide(screening, staff, ReviewStatus.APPROVED, "")
         appointment = _appointment(screening)
-        if appointment is not None and appointment.status == "needs_review":
-            appointment.status = AppointmentStatus.CONFIRMED
-            appointment.updated_at = utcnow()
-    return screening
+        event, still_held = None, False
+        if appointment is not None and appointment.status == AppointmentStatus.NEEDS_REVIEW:
+            db.session.flush()
+            if any(s.review_status == ReviewStatus.PENDING for s in review_holds(appointment)):
+                still_held = True  # another answer of this visit still waits for a clinician
+            else:
+                changes.apply(appointment, Event.APPROVE, by)
+                event = Event.APPROVE
+    return ReviewDecision(screening, appointment, event, still_held)
 
 
-def decline(screening_id: int, staff, reason: str) -> Screening:
+def decline(screening_id: int, staff, reason: str, *, by: Actor | None = None) -> ReviewDecision:
+    """Decline the answers: the visit ends, whatever state it reached before completion, and
+    the patient is told to call (a text if they take texts, and a task for the desk)."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed({"reason": ["Please give a reason; the desk will see it."]})
+    by = by or Actor.staff(staff)
     with write_transaction("review"):
         screening = _pending(screening_id)
         _decide(screening, staff, ReviewStatus.DECLINED, reason[:500])
         appointment = _appointment(screening)
-        if appointment is not None and appointment.status == "needs_review":
-            now = utcnow()
-            appointment.status = AppointmentStatus.CANCELLED
-            appointment.cancel_reason = "Not cleared after health review: please call the clinic."
-            appointment.cancelled_at = now
-            appointment.updated_at = now
-            outbox.visit_called_off(appointment, "declined on review")
-    return screening
+        event = None
+        if appointment is not None and lifecycle.allows_from(appointment.status, Event.DECLINE):
+            changes.apply(appointment, Event.DECLINE, by, reason=DECLINED_REASON)
+            event = Event.DECLINE
+    return ReviewDecision(screening, appointment, event)
 
 
 def _pending(screening_id: int) -> Screening:

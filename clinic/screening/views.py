@@ -12,6 +12,7 @@ from clinic.screening.forms import DeclineForm
 from clinic.staff.auth import roles_required
 from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
+from clinic.visits.lifecycle import Event
 from clinic.web.formatting import format_when
 
 bp = Blueprint("review", __name__)
@@ -40,10 +41,10 @@ def approve(screening_id: int):
     if not ButtonForm().validate_on_submit():
         return _detail_page(screening_id, status=400, problem="The form had expired; try again.")
     try:
-        screening = screening_services.approve(screening_id, current_user._get_current_object())
+        decision = screening_services.approve(screening_id, current_user._get_current_object())
     except ChangeNotAllowed as exc:
         return _detail_page(screening_id, status=409, problem=exc.message)
-    flash(f"Approved. {_visit_words(screening)} is confirmed.", "success")
+    flash(_approved_words(decision), "success")
     return redirect(url_for(".queue"), code=303)
 
 
@@ -54,7 +55,7 @@ def decline(screening_id: int):
     if not form.validate_on_submit():
         return _detail_page(screening_id, status=422, decline_form=form)
     try:
-        screening = screening_services.decline(
+        decision = screening_services.decline(
             screening_id, current_user._get_current_object(), form.reason.data
         )
     except ValidationFailed as exc:
@@ -62,10 +63,7 @@ def decline(screening_id: int):
         return _detail_page(screening_id, status=422, decline_form=form)
     except ChangeNotAllowed as exc:
         return _detail_page(screening_id, status=409, problem=exc.message)
-    flash(
-        f"Declined. {_visit_words(screening)} is cancelled; the patient is asked to call.",
-        "success",
-    )
+    flash(_declined_words(decision), "success")
     return redirect(url_for(".queue"), code=303)
 
 
@@ -79,9 +77,31 @@ def _detail_page(screening_id: int, *, status: int = 200, problem=None, decline_
     ), status
 
 
-def _visit_words(screening) -> str:
-    # Flash messages travel in the session cookie: name the visit, never an answer.
-    appointment = queries.appointment_of(screening)
+# Each message says what actually happened to the visit. Flash messages travel in the session
+# cookie: they name the visit, never an answer.
+
+
+def _approved_words(decision) -> str:
+    visit = _visit_words(decision)
+    if decision.visit_event == Event.APPROVE:
+        return f"Approved. {visit} is confirmed and the patient is told."
+    if decision.still_held:
+        return f"Approved. {visit} stays on hold: another of its answers still needs a review."
+    return f"Approved. {visit} was not on hold, so nothing else changed."
+
+
+def _declined_words(decision) -> str:
+    visit = _visit_words(decision)
+    if decision.visit_event == Event.DECLINE:
+        return (
+            f"Declined. {visit} is cancelled; the patient is asked to call, and the desk has a "
+            "task to phone them."
+        )
+    return f"Declined. {visit} had already ended, so nothing else changed."
+
+
+def _visit_words(decision) -> str:
+    screening, appointment = decision.screening, decision.appointment
     if appointment is None:
         return f"{screening.patient.full_name}'s screening"
     return f"{screening.patient.full_name}'s visit on {format_when(appointment.start_at)}"

@@ -97,8 +97,11 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
         if visit is None:
             inbound.needs_attention = True
             return inbound
-        visit.status = AppointmentStatus.CONFIRMED
-        visit.updated_at = now
+        from clinic.actors import Actor, ActorKind  # noqa: PLC0415 (moves to a hook at merge)
+        from clinic.visits import changes as visit_changes
+        from clinic.visits.lifecycle import Event
+
+        visit_changes.apply(visit, Event.CONFIRM, Actor(ActorKind.PATIENT_TEXT))
         outbox.queue_reply(patient.id, Kind.REPLY_CONFIRM, inbound.id, appointment_id=visit.id)
         return inbound
     elif intent in (Intent.URGENT, Intent.EMERGENCY):

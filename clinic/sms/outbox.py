@@ -58,15 +58,33 @@ def _add(patient_id: int, planned: PlannedText, *, appointment_id=None, reply_to
     return row
 
 
-def plan_for_booking(appointment, *, confirm: bool = True) -> list[OutboundText]:
-    """Confirmation now (unless part of a series already confirmed) and the reminders."""
+def plan_for_booking(appointment, *, confirm: bool = True, held: bool = False):
+    """Confirmation now (unless part of a series already confirmed) and the reminders.
+
+    A booking held for a clinician's check is told so: its confirmation says the time is held.
+    """
     db.session.flush()
     planned = plan_booking(
         start=appointment.start_at, now=utcnow(), tz=_tz(appointment), policy=care_policy()
     )
     if not confirm:
         planned = [p for p in planned if p.kind is not Kind.CONFIRMATION]
+    elif held:
+        planned = [
+            PlannedText(Kind.CONFIRMATION_HELD, p.send_at, p.expires_at)
+            if p.kind is Kind.CONFIRMATION
+            else p
+            for p in planned
+        ]
     return [_add(appointment.patient_id, p, appointment_id=appointment.id) for p in planned]
+
+
+def tell_now(appointment, kind: Kind) -> OutboundText:
+    """A text about this visit that goes at once (whatever the hour: it answers what the
+    clinic just did), such as its confirmation after a clinician's check."""
+    now = utcnow()
+    planned = PlannedText(kind, now, now + care_policy().confirmation_lifetime)
+    return _add(appointment.patient_id, planned, appointment_id=appointment.id)
 
 
 def visit_moved(appointment) -> None:

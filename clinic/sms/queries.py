@@ -30,6 +30,9 @@ HANDLED_SHOWN = 20
 # What staff call each kind of text, in the order a patient meets them.
 KIND_LABELS = {
     Kind.CONFIRMATION: "Booking confirmation",
+    Kind.CONFIRMATION_HELD: "Booking received, held for a clinician's check",
+    Kind.VISIT_APPROVED: "Visit confirmed after the clinician's check",
+    Kind.VISIT_DECLINED: "Visit declined after the clinician's check: please call",
     Kind.REMINDER_48H: "Reminder 2 days before, with how to prepare",
     Kind.REMINDER_24H: "Reminder the day before",
     Kind.AFTERCARE_2H: "Aftercare, 2 hours after",

@@ -20,9 +20,16 @@ PLACEHOLDERS = {
 }
 
 DEFAULTS: dict[Kind, str] = {
-    # Neutral on purpose: a booking held for a clinician's review gets the same text.
     Kind.CONFIRMATION: "{clinic}: we have your visit down for {date} at {time}. "
     "To change or cancel: {link}",
+    # Honest about a hold, and naming nothing about why: texts are not private.
+    Kind.CONFIRMATION_HELD: "{clinic}: we have your request for {date} at {time}. The time is "
+    "held until a clinician has checked your answers; we will text you once it is confirmed. "
+    "To change or cancel: {link}",
+    Kind.VISIT_APPROVED: "{clinic}: your visit on {date} at {time} is now confirmed. To change "
+    "or cancel: {link}",
+    Kind.VISIT_DECLINED: "{clinic}: we are sorry, we cannot go ahead with your visit on {date} "
+    "at {time}. Please call us on {phone} so we can talk it through.",
     Kind.REMINDER_48H: "{clinic}: your visit is on {date} at {time}. Please come with clean, "
     "dry hair, no styling products, no alcohol for 24h and no anti-inflammatory painkillers for "
     "3 days, unless your doctor advises otherwise. {phone}",

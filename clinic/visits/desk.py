@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from clinic.booking.models import AppointmentStatus
 from clinic.consent import services as consent_services
 from clinic.consent.models import SignedConsent
 from clinic.consent.services import ConsentInput
@@ -10,16 +9,8 @@ from clinic.courses.models import Course
 from clinic.database import write_transaction
 from clinic.errors import ChangeNotAllowed, ValidationFailed
 from clinic.extensions import db
+from clinic.visits import lifecycle
 from clinic.visits.services import get_appointment
-
-# Consent comes before the session: once it is over, or will not happen, there is nothing to
-# consent to.
-SIGNABLE = (
-    AppointmentStatus.NEEDS_REVIEW,
-    AppointmentStatus.BOOKED,
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.CHECKED_IN,
-)
 
 
 def sign_consent_at_desk(appointment_id: int, consent: ConsentInput) -> SignedConsent:
@@ -35,7 +26,9 @@ def sign_consent_at_desk(appointment_id: int, consent: ConsentInput) -> SignedCo
         raise ValidationFailed(errors, message="The consent form is not complete.")
     with write_transaction("booking"):
         db.session.refresh(appointment)
-        if appointment.status not in SIGNABLE:
+        # Consent comes before the session: once it is over, or will not happen, there is
+        # nothing to consent to.
+        if appointment.status not in lifecycle.OPEN:
             raise ChangeNotAllowed(
                 f"This visit is {appointment.status.replace('_', ' ')}: consent is signed "
                 "before a session."

@@ -169,6 +169,15 @@ class SessionForm(FlaskForm):
         "Notes",
         validators=[Length(max=5000, message="Notes are at most 5,000 characters.")],
     )
+    depth_confirmed = BooleanField(
+        "I confirm this depth, outside the clinic's usual range, was intended"
+    )
+    depth_reason = StringField(
+        "Reason for a depth outside the usual range",
+        validators=[Length(max=300, message="Keep the reason under 300 characters.")],
+        filters=[_collapse],
+        description="Needed only when the depth is outside the clinic's usual range.",
+    )
 
     def validate_needle_depth_mm(self, field):
         if not _DEPTH.fullmatch(field.data or ""):
@@ -197,6 +206,8 @@ class SessionForm(FlaskForm):
             cartridge_lot=self.cartridge_lot.data or "",
             prp_kit_lot=self.prp_kit_lot.data or "",
             notes=(self.notes.data or "").strip(),
+            depth_confirmed=bool(self.depth_confirmed.data),
+            depth_reason=self.depth_reason.data or "",
         )
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:

@@ -8,7 +8,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from clinic.booking.models import Appointment, AppointmentStatus
+from clinic.actors import ActorKind
+from clinic.booking.models import Appointment
 from clinic.consent import services as consent_services
 from clinic.consent import texts as consent_texts
 from clinic.consent.models import ConsentForm, SignedConsent
@@ -20,17 +21,12 @@ from clinic.screening import questions
 from clinic.screening import services as screening_services
 from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.staff.models import StaffUser
+from clinic.visits import changes, lifecycle
 from clinic.visits import services as visit_services
+from clinic.visits.lifecycle import Event
 from clinic.visits.models import SessionRecord
 from clinic.web.formatting import clinic_tz
-
-# Statuses in which the check-in gate still matters: the session has not happened yet.
-OPEN_STATUSES = (
-    AppointmentStatus.NEEDS_REVIEW,
-    AppointmentStatus.BOOKED,
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.CHECKED_IN,
-)
 
 
 @dataclass(frozen=True)
@@ -46,6 +42,7 @@ class Visit:
     consent: SignedConsent | None  # the signature that covers this visit, if any
     signatures: list[SignedConsent]  # everything this patient has signed, newest first
     session_record: SessionRecord | None
+    recorded_by: StaffUser | None  # who wrote the session record
     course: Course | None
     questions: tuple[questions.Question, ...]  # what a desk re-screen asks for this service
     questionnaire_version: int
@@ -54,17 +51,20 @@ class Visit:
 
 def visit(appointment_id: int) -> Visit:
     appointment = visit_services.get_appointment(appointment_id)
-    is_open = appointment.status in OPEN_STATUSES
+    # The check-in gate matters while the session has not happened yet.
+    is_open = appointment.status in lifecycle.OPEN
     screening = screening_services.valid_screening_for(appointment)
+    holds = screening_services.review_holds(appointment)
+    record = db.session.scalar(
+        select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
+    )
     return Visit(
         appointment=appointment,
         day=appointment.start_at.astimezone(clinic_tz()).date(),
         is_open=is_open,
         reasons=visit_services.blocked_reasons(appointment) if is_open else [],
         screening=screening,
-        pending_review=screening
-        if screening is not None and screening.review_status == ReviewStatus.PENDING
-        else None,
+        pending_review=next((s for s in holds if s.review_status == ReviewStatus.PENDING), None),
         consent=consent_services.current_consent_for(appointment),
         signatures=list(
             db.session.scalars(
@@ -73,14 +73,32 @@ def visit(appointment_id: int) -> Visit:
                 .order_by(SignedConsent.signed_at.desc(), SignedConsent.id.desc())
             )
         ),
-        session_record=db.session.scalar(
-            select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
-        ),
+        session_record=record,
+        recorded_by=db.session.get(StaffUser, record.recorded_by_id)
+        if record is not None and record.recorded_by_id
+        else None,
         course=db.session.get(Course, appointment.course_id) if appointment.course_id else None,
         questions=questions_for(questions.current(), ServiceProfile.of(appointment.service)),
         questionnaire_version=questions.CURRENT_VERSION,
         consent_text=consent_texts.current(),
     )
+
+
+def actions(appointment: Appointment, role: str) -> set[str]:
+    """The lifecycle's events this staff member could take on the visit now: the page offers
+    these buttons (the services still decide when pressed)."""
+    kind = ActorKind(str(role))
+    return {
+        event.value
+        for event in (
+            Event.CHECK_IN,
+            Event.UNDO_CHECK_IN,
+            Event.COMPLETE,
+            Event.NO_SHOW,
+            Event.UNDO_NO_SHOW,
+        )
+        if changes.permitted(appointment, event, kind)
+    }
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.actors import Actor
 from clinic.clock import utcnow
-from clinic.errors import ChangeNotAllowed, ValidationFailed, VisitBlocked
+from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
 from clinic.screening.questions import Outcome
 from clinic.staff.auth import roles_required
 from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
@@ -59,7 +60,9 @@ def check_in(appointment_id: int):
     if not form.validate_on_submit():
         return _visit_page(appointment_id, status=422, check_in_form=form)
     try:
-        visit_services.check_in(appointment_id, changes_since_last_visit=form.changes_reported)
+        visit_services.check_in(
+            appointment_id, changes_since_last_visit=form.changes_reported, by=_by()
+        )
     except VisitBlocked as exc:
         return _visit_page(appointment_id, status=409, check_in_form=form, refused=exc.reasons)
     except ChangeNotAllowed as exc:
@@ -75,7 +78,9 @@ def rescreen(appointment_id: int):
     if not form.validate_on_submit():
         return _visit_page(appointment_id, status=422, rescreen=form)
     try:
-        screening = visit_services.rescreen_at_desk(appointment_id, form.answers())
+        screening = visit_services.rescreen_at_desk(appointment_id, form.answers(), by=_by())
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, rescreen=form, problem=exc.message)
     except ValidationFailed as exc:
         # The questionnaire changed between showing the form and sending it.
         problems = [m for messages in exc.errors.values() for m in messages]
@@ -111,7 +116,7 @@ def complete(appointment_id: int):
         return _visit_page(appointment_id, status=422, session_form=form)
     try:
         visit_services.complete(
-            appointment_id, form.session_input(), current_user._get_current_object()
+            appointment_id, form.session_input(), current_user._get_current_object(), by=_by()
         )
     except ValidationFailed as exc:
         problems = form.add_service_errors(exc.errors)
@@ -130,7 +135,7 @@ def finish(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
     try:
-        visit_services.finish_consultation(appointment_id)
+        visit_services.finish_consultation(appointment_id, by=_by())
     except ChangeNotAllowed as exc:
         return _visit_page(appointment_id, status=409, problem=exc.message)
     flash("Visit completed.", "success")
@@ -143,10 +148,36 @@ def no_show(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
     try:
-        visit_services.mark_no_show(appointment_id)
+        visit_services.mark_no_show(appointment_id, by=_by())
     except ChangeNotAllowed as exc:
         return _visit_page(appointment_id, status=409, problem=exc.message)
     flash("Marked as a no-show; the time is free again and planned texts are stopped.", "success")
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/undo-check-in")
+@any_staff
+def undo_check_in(appointment_id: int):
+    if not ButtonForm().validate_on_submit():
+        return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
+    try:
+        visit_services.undo_check_in(appointment_id, by=_by(), reason="checked in by mistake")
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, problem=exc.message)
+    flash("Check-in undone.", "success")
+    return _back(appointment_id)
+
+
+@bp.post("/<int:appointment_id>/undo-no-show")
+@any_staff
+def undo_no_show(appointment_id: int):
+    if not ButtonForm().validate_on_submit():
+        return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
+    try:
+        visit_services.undo_no_show(appointment_id, by=_by(), reason="marked a no-show by mistake")
+    except (ChangeNotAllowed, SlotUnavailable) as exc:
+        return _visit_page(appointment_id, status=409, problem=exc.message)
+    flash("No-show undone: the visit holds its time again.", "success")
     return _back(appointment_id)
 
 
@@ -177,9 +208,20 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
         visit=visit,
         problems=[*([problem] if problem else []), *problems],
         can_record=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
+        actions=queries.actions(visit.appointment, current_user.role),
+        depth_range=visit_services.depth_range(),
         now=utcnow(),
         **forms,
     ), status
+
+
+def _by() -> Actor:
+    """The signed-in staff member, from where they act: the lifecycle and the audit log's who."""
+    return Actor.staff(
+        current_user._get_current_object(),
+        ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string,
+    )
 
 
 def _back(appointment_id: int):

@@ -21,8 +21,9 @@ from clinic.clock import utcnow
 
 MAX_ENTRIES = 512
 # Changes to any of these can change which times are free.
+# Visits are not watched here: the cache subscribes to the visit lifecycle's events instead
+# (clinic/visits/subscribers.py).
 CALENDAR_TABLES = {
-    "appointment",
     "time_off",
     "working_hours",
     "practitioner",

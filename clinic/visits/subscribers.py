@@ -1,0 +1,79 @@
+"""What follows a visit's change: subscribers to the lifecycle's ``visit_changed`` events.
+
+The lifecycle publishes inside the caller's transaction, so what a subscriber writes (planned
+texts, a task for the desk, an audit row) commits or rolls back with the change itself.
+A new feature (a waitlist, say) subscribes here; it does not edit the services that change
+visits.
+"""
+
+from __future__ import annotations
+
+from clinic.aftercare.plan import Kind
+from clinic.extensions import db
+from clinic.sms import alerts, outbox
+from clinic.sms.models import AlertLevel
+from clinic.visits import lifecycle
+from clinic.visits.lifecycle import Change, Event, State
+from clinic.web.formatting import format_when
+
+# Why the texts still planned for a visit stop, by the event that stops them.
+CALLED_OFF = {
+    Event.CANCEL: "visit cancelled",
+    Event.DECLINE: "declined on review",
+    Event.NO_SHOW: "no-show",
+    Event.CHECK_IN: "checked in",
+    Event.COMPLETE: "visit completed",
+}
+
+
+def plan_texts(change: Change) -> None:
+    """Texts follow the visit: planned on booking, moved with it, stopped when it ends, and
+    the aftercare anchored to the session's recorded end."""
+    visit, event = change.visit, change.event
+    if change.before is None:
+        outbox.plan_for_booking(
+            visit,
+            confirm=change.context.get("confirm", True),
+            held=change.after is State.NEEDS_REVIEW,
+        )
+        return
+    if event in CALLED_OFF:
+        # Reminders (and anything else still waiting) are pointless once the visit has
+        # happened or will not.
+        outbox.visit_called_off(visit, CALLED_OFF[event])
+    if event is Event.MOVE:
+        outbox.visit_moved(visit)
+    elif event is Event.APPROVE and visit.start_at > change.at:
+        outbox.tell_now(visit, Kind.VISIT_APPROVED)
+    elif event is Event.DECLINE:
+        _tell_declined(visit)
+    elif event is Event.COMPLETE and visit.needles:
+        outbox.plan_for_completed_session(visit)
+
+
+def _tell_declined(visit) -> None:
+    """The patient hears it from us: a text if they take texts (no health words, the clinic's
+    number), and always a task for the desk to phone them."""
+    patient = visit.patient
+    if patient.sms_opt_in and not patient.phone_unusable:
+        outbox.tell_now(visit, Kind.VISIT_DECLINED)
+    alerts.raise_alert(
+        AlertLevel.TASK,
+        f"Phone the patient: their visit on {format_when(visit.start_at)} was declined after a "
+        "clinician's review. Explain what happens next.",
+        patient_id=visit.patient_id,
+    )
+
+
+def forget_free_times(change: Change) -> None:
+    """Free times cached by this process are forgotten when the change commits."""
+    db.session.info["calendar_changed"] = True
+
+
+RECEIVERS = (plan_texts, forget_free_times)
+
+
+def init_app(_app) -> None:
+    for receiver in RECEIVERS:
+        # Module functions live as long as the process: strong references, connected once.
+        lifecycle.visit_changed.connect(receiver, weak=False)
