@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 
-from clinic.actors import Actor
+from clinic.actors import Actor, ActorKind
 from clinic.audit.models import AuditEvent
 from clinic.extensions import db
 from clinic.screening import questions
@@ -102,11 +102,13 @@ def record(
     """
     if not isinstance(actor, Actor):
         raise ValueError("an audit event needs an Actor")
+    kind = ActorKind(actor.kind)  # an unknown kind raises ValueError here, not at the database
     if actor.is_staff and actor.staff_id is None:
         raise ValueError("a staff actor needs the staff member's id")
     if not actor.is_staff and actor.staff_id is not None:
         raise ValueError("only staff actors carry a staff id")
-    if len(action) > MAX_ACTION_CHARS or not ACTION_PATTERN.fullmatch(action):
+    named = isinstance(action, str) and len(action) <= MAX_ACTION_CHARS
+    if not named or not ACTION_PATTERN.fullmatch(action):
         raise ValueError(f"audit action {action!r} is not named '<record>.<what happened>'")
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("an audit event needs an aware time")
@@ -114,7 +116,7 @@ def record(
         raise ValueError("an audit event's detail is text")
     event = AuditEvent(
         occurred_at=at,
-        actor_kind=actor.kind.value,
+        actor_kind=kind.value,
         staff_id=actor.staff_id,
         actor_label=_cut(actor.label, MAX_LABEL_CHARS),
         action=action,
