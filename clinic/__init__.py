@@ -126,6 +126,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from clinic.api.views import bp as api_bp
+    from clinic.audit.views import bp as audit_bp
     from clinic.booking.views import bp as booking_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.extensions import csrf
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(sms_bp)
     app.register_blueprint(sms_bp, url_prefix="/sms")
     app.register_blueprint(texts_bp, url_prefix="/desk/texts")
+    app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     # The JSON API is stateless (no cookies), so CSRF tokens do not apply to it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -1,5 +1,6 @@
 """Every model, imported in one place so migrations and the shell see the whole schema."""
 
+from clinic.audit.models import AuditEvent
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.consent.models import ConsentForm, SignedConsent
@@ -19,6 +20,7 @@ from clinic.visits.models import SessionRecord
 __all__ = [
     "Appointment",
     "AppointmentStatus",
+    "AuditEvent",
     "BookingSource",
     "ConsentForm",
     "Course",
