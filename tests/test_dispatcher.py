@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from clinic.aftercare.plan import Kind
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms.dispatch import claim_batch, dispatch_pass
 from clinic.sms.inbound import status_report
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OPEN_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import ConsoleSender, TwilioSender, get_sender
 from clinic.sms.wording import OPT_OUT_LINE

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from clinic.aftercare.plan import Kind
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.services import cancel
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     AlertLevel,
     InboundText,

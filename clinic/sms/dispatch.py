@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from clinic.aftercare.plan import Kind, next_opening, within_quiet_hours
 from clinic.booking.models import Appointment
 from clinic.booking.tokens import manage_url_for
 from clinic.catalog.models import Location, Practitioner
@@ -35,7 +34,9 @@ from clinic.patients.models import Patient
 from clinic.sms import alerts, outbox
 from clinic.sms.gsm import encoding_of
 from clinic.sms.inbound import apply_reports, next_visit
+from clinic.sms.kinds import Kind
 from clinic.sms.models import MessageTemplate, OutboundText, TextStatus
+from clinic.sms.plan import next_opening, within_quiet_hours
 from clinic.sms.senders import PermanentSendError, TransientSendError, get_sender
 from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
 

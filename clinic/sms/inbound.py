@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.aftercare.plan import Kind
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.clock import utcnow
 from clinic.database import write_transaction
@@ -15,6 +14,7 @@ from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms import alerts, outbox, senders
 from clinic.sms.keywords import Intent, classify
+from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     STATUS_RANK,
     AlertLevel,
