@@ -21,6 +21,7 @@ Each check is also fed a bad snippet, so it is known to fail when it should.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -246,7 +247,7 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
 def test_the_import_contracts_are_kept():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert re.search(r"Contracts: [1-9][0-9]* kept, 0 broken\.", result.stdout), result.stdout
 
 
 def test_a_wrong_arrow_breaks_the_contracts(tmp_path):
@@ -259,5 +260,7 @@ def test_a_wrong_arrow_breaks_the_contracts(tmp_path):
     formatting.write_text(formatting.read_text() + "\nimport clinic.booking.slots  # noqa\n")
     result = lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "Contracts: 0 kept, 2 broken." in result.stdout, result.stdout
+    assert "The texts package never reaches the features above it BROKEN" in result.stdout
+    assert "Features import only downwards BROKEN" in result.stdout
     assert "clinic.sms.gsm -> clinic.web.formatting" in result.stdout
+    assert "clinic.web is not allowed to import clinic.booking" in result.stdout
