@@ -67,4 +67,4 @@ bench: install-dev
 	bash bench/http.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache

@@ -38,11 +38,11 @@ from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
 from clinic import create_app
-from clinic.aftercare.plan import Kind
 from clinic.booking.models import Appointment
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from tests.factories import make_clinic
 from tests.fake_twilio import FakeTwilio

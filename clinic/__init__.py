@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
+    register_text_hooks(app)
     register_errorhandlers(app)
     register_security(app)
     register_template_helpers(app)
@@ -149,6 +150,16 @@ def register_blueprints(app: Flask) -> None:
     # The JSON API is stateless (no cookies), so CSRF tokens do not apply to it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_text_hooks(app: Flask) -> None:
+    """The texts package sits beneath the features and never imports them: they hand it what
+    its texts need of them (a visit's details, what a reply confirms, daily jobs)."""
+    from clinic.booking.texts import init_app as booking_texts
+    from clinic.courses.nudges import init_app as course_nudges
+
+    booking_texts(app)
+    course_nudges(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

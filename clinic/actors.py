@@ -45,7 +45,11 @@ class Actor:
     def label(self) -> str:
         """How the audit log names this actor: the staff member, or the patient's channel."""
         if self.is_staff:
-            return self.staff_name or f"staff #{self.staff_id}"
+            if self.staff_name:
+                return self.staff_name
+            if self.staff_id is not None:
+                return f"staff #{self.staff_id}"
+            return f"{self.kind.value} (no account named)"
         return LABELS[self.kind]
 
     @classmethod

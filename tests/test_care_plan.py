@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from clinic.aftercare.plan import (
+from clinic.sms.kinds import Kind
+from clinic.sms.plan import (
     CarePolicy,
-    Kind,
     Step,
     next_opening,
     plan_aftercare,

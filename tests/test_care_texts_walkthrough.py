@@ -12,12 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from clinic.aftercare.plan import Kind
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.services import cancel, reschedule
 from clinic.extensions import db
 from clinic.sms import inbound
 from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from clinic.sms.senders import get_sender
 from clinic.staff.services import create_staff

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from clinic.aftercare.plan import Kind
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from tests.fake_twilio import FakeTwilio
 

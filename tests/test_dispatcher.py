@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from clinic.aftercare.plan import Kind
 from clinic.extensions import db
 from clinic.patients.models import Patient
+from clinic.sms import hooks
 from clinic.sms.dispatch import claim_batch, dispatch_pass
+from clinic.sms.hooks import VisitDetails
 from clinic.sms.inbound import status_report
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OPEN_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import ConsoleSender, TwilioSender, get_sender
 from clinic.sms.wording import OPT_OUT_LINE
@@ -183,6 +185,29 @@ def test_without_credentials_the_console_prints_and_records_texts(app, capsys):
     assert isinstance(get_sender(), ConsoleSender)
     assert row.status == TextStatus.SENT and row.provider_sid == "CONSOLE00000001"
     assert f"[text to {phone(0)}] {row.body}" in capsys.readouterr().out
+
+
+def test_what_a_text_says_of_its_visit_comes_from_the_lookup_booking_registered(app):
+    """The dispatcher never reads bookings itself: one call per batch, for every visit in it."""
+    app.config.update(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
+    drop_sender(app)
+    make_clinic(rooms=2)
+    appointments = book_patients(2)
+    asked = []
+
+    def lookup(ids):
+        asked.append(sorted(ids))
+        at = datetime(2026, 12, 24, 15, 30, tzinfo=UTC)
+        return {i: VisitDetails(at, "Europe/London", "+441234567890", f"L{i}") for i in ids}
+
+    hooks.register_visit_details(app, lookup)
+    assert str(dispatch_pass()) == "sent 2"
+    assert asked == [sorted(a.id for a in appointments)]
+    bodies = [r.body for r in texts(Kind.CONFIRMATION)]
+    assert [
+        f"Thursday 24 December at 15:30. To change or cancel: L{a.id}" in b
+        for b, a in zip(bodies, appointments, strict=True)
+    ] == [True, True]
 
 
 def test_two_texts_due_together_carry_the_opt_out_line_once(twilio_app, fake_twilio, clock):

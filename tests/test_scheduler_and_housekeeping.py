@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from clinic.aftercare.plan import Kind
 from clinic.booking import services as booking
 from clinic.courses.services import CourseRequest, book_course, sessions
 from clinic.extensions import db
 from clinic.sms import housekeeping
 from clinic.sms.cli import build_scheduler
+from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from tests.factories import make_booking, make_clinic, patient_details
 

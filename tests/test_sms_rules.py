@@ -4,6 +4,8 @@ import pytest
 
 from clinic.sms.gsm import encoding_of
 from clinic.sms.keywords import Intent, classify
+from clinic.sms.kinds import IMMEDIATE_KINDS, Kind
+from clinic.sms.wording import DEFAULTS, check_template
 
 
 def test_plain_text_is_gsm7_and_counts_segments():
@@ -62,3 +64,16 @@ def test_one_emoji_or_curly_quote_switches_to_ucs2():
 )
 def test_replies_are_understood(body, intent):
     assert classify(body) is intent
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_built_in_wording_passes_the_checks_a_clinic_s_own_must_pass(kind):
+    assert check_template(kind, DEFAULTS[kind]).errors == []
+
+
+def test_the_held_booking_texts_go_at_once_and_name_no_health_detail():
+    held = {Kind.CONFIRMATION_HELD, Kind.VISIT_APPROVED, Kind.VISIT_DECLINED}
+    assert held <= IMMEDIATE_KINDS
+    assert "{link}" in DEFAULTS[Kind.CONFIRMATION_HELD]
+    assert "{link}" in DEFAULTS[Kind.VISIT_APPROVED]
+    assert "{phone}" in DEFAULTS[Kind.VISIT_DECLINED]

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from clinic.aftercare.plan import Kind
 from clinic.booking.services import cancel
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.sms import alerts, inbound
 from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.kinds import Kind
 from clinic.sms.models import AlertLevel, InboundText, MessageTemplate, OutboundText, StaffAlert
 from clinic.sms.senders import get_sender
 from clinic.sms.wording import DEFAULTS

@@ -11,7 +11,6 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from clinic.actors import Actor
-from clinic.aftercare.plan import Kind
 from clinic.booking import services as booking
 from clinic.booking.ics import appointment_ics
 from clinic.booking.models import Appointment, AppointmentStatus
@@ -23,6 +22,7 @@ from clinic.errors import ChangeNotAllowed, ValidationFailed, VisitBlocked
 from clinic.extensions import db
 from clinic.screening import services as screening_services
 from clinic.screening.models import ReviewStatus, Screening
+from clinic.sms.kinds import Kind
 from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.wording import DEFAULTS, check_template
 from clinic.staff.services import create_staff
@@ -280,7 +280,7 @@ def test_a_held_booking_says_so_and_becomes_confirmed_on_approval(clinic, practi
     visit = held()
     kinds = [t.kind for t in texts_of(visit)]
     assert Kind.CONFIRMATION_HELD in kinds and Kind.CONFIRMATION not in kinds
-    assert "held until a clinician" in DEFAULTS[Kind.CONFIRMATION_HELD]
+    assert "until a clinician has checked your answers" in DEFAULTS[Kind.CONFIRMATION_HELD]
     before = Calendar.from_ical(appointment_ics(fresh(visit))).walk("VEVENT")[0]
     assert str(before["status"]) == "TENTATIVE"
     screening_services.approve(pending_screening(visit).id, practitioner)

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from clinic.aftercare.plan import Kind
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.services import cancel
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
+from clinic.sms import hooks
 from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     AlertLevel,
     InboundText,
@@ -444,6 +445,25 @@ def test_c_with_nothing_booked_goes_to_the_inbox(client, clinic):
     db.session.commit()
     reply = db.session.scalar(select(InboundText))
     assert reply.needs_attention and replies() == []
+
+
+def test_what_c_confirms_is_decided_by_the_handler_booking_registered(app, client, clinic):
+    """The texts package files the reply and answers it; the visit's change is booking's."""
+    visit = booked()
+    visit_id, patient_id = visit.id, visit.patient_id
+    calls = []
+
+    def handler(patient_id, now):
+        calls.append((patient_id, now))
+        return visit_id
+
+    hooks.register_confirm_reply(app, handler)
+    text_in(client, "C")
+    assert calls == [(patient_id, utcnow())]
+    [answer] = replies(Kind.REPLY_CONFIRM)
+    assert answer.appointment_id == visit_id
+    db.session.refresh(visit)
+    assert visit.status == AppointmentStatus.BOOKED  # the stand-in handler changed nothing
 
 
 @pytest.mark.parametrize(

@@ -103,8 +103,8 @@ def record(
     if not isinstance(actor, Actor):
         raise ValueError("an audit event needs an Actor")
     kind = ActorKind(actor.kind)  # an unknown kind raises ValueError here, not at the database
-    if actor.is_staff and actor.staff_id is None:
-        raise ValueError("a staff actor needs the staff member's id")
+    # A staff actor without an account (a service called from a script or the shell) is kept
+    # as such, named by its role: pages always pass the signed-in member.
     if not actor.is_staff and actor.staff_id is not None:
         raise ValueError("only staff actors carry a staff id")
     named = isinstance(action, str) and len(action) <= MAX_ACTION_CHARS

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from clinic.aftercare.plan import SAFETY_KINDS, Kind
 from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.sms import outbox
+from clinic.sms.kinds import SAFETY_KINDS, Kind
 from clinic.sms.models import AlertLevel, StaffAlert
 from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
 

@@ -6,7 +6,9 @@ A claim is a lease: a row left in ``sending`` by a crashed dispatcher is, once i
 out, reconciled by asking Twilio whether it already took the text, before any resend.
 
 The bookkeeping is done in bulk (one query per table per batch, one executemany per kind of
-outcome) so that it costs little next to the call to Twilio.
+outcome) so that it costs little next to the call to Twilio. What a text says about its visit
+(time, place, private link) comes from booking through hooks.visit_details, one call per batch:
+the texts package sits beneath booking and never imports it.
 """
 
 from __future__ import annotations
@@ -24,18 +26,17 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from clinic.aftercare.plan import Kind, next_opening, within_quiet_hours
-from clinic.booking.models import Appointment
-from clinic.booking.tokens import manage_url_for
-from clinic.catalog.models import Location, Practitioner
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import alerts, outbox
+from clinic.sms import alerts, hooks, outbox
 from clinic.sms.gsm import encoding_of
-from clinic.sms.inbound import apply_reports, next_visit
+from clinic.sms.hooks import VisitDetails
+from clinic.sms.inbound import apply_reports
+from clinic.sms.kinds import Kind
 from clinic.sms.models import MessageTemplate, OutboundText, TextStatus
+from clinic.sms.plan import next_opening, within_quiet_hours
 from clinic.sms.senders import PermanentSendError, TransientSendError, get_sender
 from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
 
@@ -136,10 +137,12 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
         if not rows:
             return token, []
         templates = _templates()
+        visits = _visits(rows)
         introduced: set[str] = set()  # numbers this batch already tells how to opt out
         claimed, changes = [], []
         for row in rows:
-            body = _body_for(row, templates, introduced)
+            visit = visits.get(row.appointment_id)
+            body = _body_for(row, visit, templates, introduced)
             segments = encoding_of(body).segments
             claimed.append(
                 Claimed(
@@ -155,7 +158,7 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
                     opted_in=row.sms_opt_in,
                     phone_unusable=row.phone_unusable,
                     first_text=row.first_text_at is None,
-                    tz=_zone(row.timezone or clinic_tz),
+                    tz=_zone(visit.timezone if visit else clinic_tz),
                 )
             )
             # The exact text and number are kept before sending, so a crash can be
@@ -186,9 +189,6 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
 
 _OT = OutboundText.__table__
 _PATIENT = Patient.__table__
-_VISIT = Appointment.__table__
-_PRACTITIONER = Practitioner.__table__
-_LOCATION = Location.__table__
 
 
 def _text_query():
@@ -206,16 +206,11 @@ def _text_query():
         _PATIENT.c.sms_opt_in,
         _PATIENT.c.phone_unusable,
         _PATIENT.c.first_text_at,
-        _VISIT.c.start_at,
-        _VISIT.c.manage_key,
-        _LOCATION.c.timezone,
-        _LOCATION.c.phone.label("location_phone"),
-    ).select_from(
-        _OT.join(_PATIENT, _PATIENT.c.id == _OT.c.patient_id)
-        .outerjoin(_VISIT, _VISIT.c.id == _OT.c.appointment_id)
-        .outerjoin(_PRACTITIONER, _PRACTITIONER.c.id == _VISIT.c.practitioner_id)
-        .outerjoin(_LOCATION, _LOCATION.c.id == _PRACTITIONER.c.location_id)
-    )
+    ).select_from(_OT.join(_PATIENT, _PATIENT.c.id == _OT.c.patient_id))
+
+
+def _visits(rows) -> dict[int, VisitDetails]:
+    return dict(hooks.visit_details({r.appointment_id for r in rows if r.appointment_id}))
 
 
 @functools.lru_cache(maxsize=64)
@@ -226,12 +221,14 @@ def _zone(name: str) -> ZoneInfo:
 def render_body(text: OutboundText) -> str:
     """The words this text would go out with now (for previews; sending uses the same)."""
     row = db.session.execute(_text_query().where(_OT.c.id == text.id)).one()
-    return _body_for(row, _templates(), set())
+    return _body_for(row, _visits([row]).get(row.appointment_id), _templates(), set())
 
 
-def _body_for(row, templates: dict[str, str], introduced: set[str]) -> str:
+def _body_for(
+    row, visit: VisitDetails | None, templates: dict[str, str], introduced: set[str]
+) -> str:
     template = templates.get(row.kind) or DEFAULTS[Kind(row.kind)]
-    text = render(template, _values(row))
+    text = render(template, _values(row, visit))
     first = row.first_text_at is None and row.phone not in introduced
     if first and row.kind != Kind.REPLY_OPT_OUT:
         text += OPT_OUT_LINE
@@ -243,22 +240,22 @@ def _templates() -> dict[str, str]:
     return dict(db.session.execute(select(MessageTemplate.kind, MessageTemplate.body)).all())
 
 
-def _values(row) -> dict[str, str]:
+def _values(row, visit: VisitDetails | None) -> dict[str, str]:
     config = current_app.config
     values = {
         "clinic": config["CLINIC_NAME"],
         "phone": config["CLINIC_PHONE"],
         "link": config["PUBLIC_BASE_URL"] + "/",
     }
-    if row.appointment_id is not None:
-        values.update(_when(row.start_at, _zone(row.timezone)))
-        values["phone"] = row.location_phone
+    if visit is not None:
+        values.update(_when(visit.start_at, _zone(visit.timezone)))
+        values["phone"] = visit.phone
         if row.kind != Kind.COURSE_NUDGE:
-            values["link"] = manage_url_for(row.appointment_id, row.manage_key)
+            values["link"] = visit.link
     if row.kind == Kind.REVIEW_7D:
-        upcoming = next_visit(row.patient_id)
+        upcoming = hooks.next_visit(row.patient_id)
         if upcoming is not None:
-            when = _when(upcoming.start_at, _zone(upcoming.practitioner.location.timezone))
+            when = _when(upcoming.start_at, _zone(upcoming.timezone))
             values["next_visit"] = f"Your next visit: {when['date']} at {when['time']}."
         else:
             values["next_visit"] = f"Book your next visit: {config['PUBLIC_BASE_URL']}/"

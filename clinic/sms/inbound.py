@@ -7,14 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from clinic.aftercare.plan import Kind
-from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import alerts, outbox, senders
+from clinic.sms import alerts, hooks, outbox, senders
 from clinic.sms.keywords import Intent, classify
+from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     STATUS_RANK,
     AlertLevel,
@@ -93,16 +92,14 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
         for each in patients:
             _set_opt_in(each, True, "sms")
     elif intent is Intent.CONFIRM:
-        visit = next_visit(patient.id)
-        if visit is None:
+        # Booking (above us) decides what a confirm means for a visit.
+        appointment_id = hooks.confirm_reply(patient.id, now)
+        if appointment_id is None:
             inbound.needs_attention = True
             return inbound
-        from clinic.actors import Actor, ActorKind  # noqa: PLC0415 (moves to a hook at merge)
-        from clinic.visits import changes as visit_changes
-        from clinic.visits.lifecycle import Event
-
-        visit_changes.apply(visit, Event.CONFIRM, Actor(ActorKind.PATIENT_TEXT))
-        outbox.queue_reply(patient.id, Kind.REPLY_CONFIRM, inbound.id, appointment_id=visit.id)
+        outbox.queue_reply(
+            patient.id, Kind.REPLY_CONFIRM, inbound.id, appointment_id=appointment_id
+        )
         return inbound
     elif intent in (Intent.URGENT, Intent.EMERGENCY):
         level = AlertLevel.EMERGENCY if intent is Intent.EMERGENCY else AlertLevel.URGENT
@@ -129,23 +126,10 @@ def _most_relevant(patients: list[Patient]) -> Patient | None:
         return patients[0] if patients else None
     best = None
     for patient in patients:
-        visit = next_visit(patient.id)
+        visit = hooks.next_visit(patient.id)
         if visit is not None and (best is None or visit.start_at < best[0]):
             best = (visit.start_at, patient)
     return best[1] if best else patients[0]
-
-
-def next_visit(patient_id: int) -> Appointment | None:
-    """The patient's next visit that is booked or confirmed (not one held for review)."""
-    return db.session.scalars(
-        select(Appointment)
-        .where(
-            Appointment.patient_id == patient_id,
-            Appointment.start_at > utcnow(),
-            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)),
-        )
-        .order_by(Appointment.start_at)
-    ).first()
 
 
 def _set_opt_in(patient: Patient, value: bool, source: str) -> None:

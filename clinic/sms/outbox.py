@@ -8,19 +8,18 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, update
 
-from clinic.aftercare.plan import (
-    IMMEDIATE_KINDS,
+from clinic.clock import utcnow
+from clinic.extensions import db
+from clinic.sms.kinds import IMMEDIATE_KINDS, Kind
+from clinic.sms.models import OutboundText, TextStatus
+from clinic.sms.plan import (
     CarePolicy,
-    Kind,
     PlannedText,
     plan_aftercare,
     plan_booking,
     plan_course_nudge,
     plan_reminders,
 )
-from clinic.clock import utcnow
-from clinic.extensions import db
-from clinic.sms.models import OutboundText, TextStatus
 
 REMINDER_KINDS = (Kind.REMINDER_48H, Kind.REMINDER_24H)
 MOVED = "visit moved"

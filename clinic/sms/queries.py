@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from clinic.aftercare.plan import Kind
 from clinic.errors import NotFound
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms import dispatch
+from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     ALERT_ORDER,
     InboundText,
@@ -31,8 +31,8 @@ HANDLED_SHOWN = 20
 KIND_LABELS = {
     Kind.CONFIRMATION: "Booking confirmation",
     Kind.CONFIRMATION_HELD: "Booking received, held for a clinician's check",
-    Kind.VISIT_APPROVED: "Visit confirmed after the clinician's check",
-    Kind.VISIT_DECLINED: "Visit declined after the clinician's check: please call",
+    Kind.VISIT_APPROVED: "Held booking confirmed",
+    Kind.VISIT_DECLINED: "Held booking declined (please call us)",
     Kind.REMINDER_48H: "Reminder 2 days before, with how to prepare",
     Kind.REMINDER_24H: "Reminder the day before",
     Kind.AFTERCARE_2H: "Aftercare, 2 hours after",

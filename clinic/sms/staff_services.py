@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from clinic.aftercare.plan import Kind
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.errors import NotFound, ValidationFailed
 from clinic.extensions import db
+from clinic.sms.kinds import Kind
 from clinic.sms.models import InboundText, MessageTemplate, StaffAlert
 from clinic.sms.wording import TemplateCheck, check_template
 

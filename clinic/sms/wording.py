@@ -7,8 +7,8 @@ import re
 import string
 from dataclasses import dataclass
 
-from clinic.aftercare.plan import Kind
 from clinic.sms.gsm import encoding_of
+from clinic.sms.kinds import Kind
 
 PLACEHOLDERS = {
     "clinic": "the clinic's name",
@@ -20,16 +20,16 @@ PLACEHOLDERS = {
 }
 
 DEFAULTS: dict[Kind, str] = {
+    # Neutral on purpose: a booking held for a clinician's review gets the same text.
     Kind.CONFIRMATION: "{clinic}: we have your visit down for {date} at {time}. "
     "To change or cancel: {link}",
-    # Honest about a hold, and naming nothing about why: texts are not private.
-    Kind.CONFIRMATION_HELD: "{clinic}: we have your request for {date} at {time}. The time is "
-    "held until a clinician has checked your answers; we will text you once it is confirmed. "
+    # For a booking held until a clinician has checked the screening answers, and the outcome.
+    Kind.CONFIRMATION_HELD: "{clinic}: booking received. We hold the time until a clinician has "
+    "checked your answers and will text again once it is confirmed. To change or cancel: {link}",
+    Kind.VISIT_APPROVED: "{clinic}: your visit on {date} at {time} is now confirmed. "
     "To change or cancel: {link}",
-    Kind.VISIT_APPROVED: "{clinic}: your visit on {date} at {time} is now confirmed. To change "
-    "or cancel: {link}",
-    Kind.VISIT_DECLINED: "{clinic}: we are sorry, we cannot go ahead with your visit on {date} "
-    "at {time}. Please call us on {phone} so we can talk it through.",
+    Kind.VISIT_DECLINED: "{clinic}: we're sorry, we can't go ahead with your visit on {date} at "
+    "{time}. Please call us on {phone} to talk about it.",
     Kind.REMINDER_48H: "{clinic}: your visit is on {date} at {time}. Please come with clean, "
     "dry hair, no styling products, no alcohol for 24h and no anti-inflammatory painkillers for "
     "3 days, unless your doctor advises otherwise. {phone}",

@@ -1,21 +1,15 @@
-"""Staff use cases: sign-in checks, accounts, and what the desk sees on a day."""
+"""Staff use cases: sign-in checks and accounts (what the desk sees on a day is in queries)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, timedelta
 from functools import cache
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from clinic.booking.models import Appointment, AppointmentStatus
-from clinic.booking.services import clinic_timezone
-from clinic.booking.slots import local_day_bounds
 from clinic.catalog.models import Practitioner
 from clinic.clock import utcnow
 from clinic.database import write_transaction
@@ -133,38 +127,3 @@ def create_staff(
         email = normalise_email(email)
         raise ValidationFailed({"email": [f"There is already an account for {email}."]}) from exc
     return user
-
-
-def appointments_on(day: date) -> list[Appointment]:
-    """Every appointment starting on the clinic's local ``day``, whatever its status, by start."""
-    bounds = local_day_bounds(day, clinic_timezone())
-    query = (
-        select(Appointment)
-        .where(Appointment.start_at >= bounds.start, Appointment.start_at < bounds.end)
-        .options(
-            selectinload(Appointment.patient),
-            selectinload(Appointment.service),
-            selectinload(Appointment.practitioner),
-            selectinload(Appointment.room),
-        )
-        .order_by(Appointment.start_at, Appointment.id)
-    )
-    return list(db.session.scalars(query))
-
-
-def unreviewed_soon() -> list[Appointment]:
-    """Bookings still held for clinical review whose visit starts within REVIEW_WARNING_HOURS
-    (or has started and not yet ended), soonest first: the desk must chase these."""
-    now = utcnow()
-    warning = timedelta(hours=current_app.config["REVIEW_WARNING_HOURS"])
-    query = (
-        select(Appointment)
-        .where(
-            Appointment.status == AppointmentStatus.NEEDS_REVIEW,
-            Appointment.start_at <= now + warning,
-            Appointment.end_at > now,
-        )
-        .options(selectinload(Appointment.patient))
-        .order_by(Appointment.start_at, Appointment.id)
-    )
-    return list(db.session.scalars(query))

@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
-from clinic.staff import auth, services
+from clinic.staff import auth, queries, services
 from clinic.staff.auth import roles_required, safe_next
 from clinic.staff.forms import LoginForm, keep_private
 from clinic.staff.models import Role
@@ -70,14 +70,14 @@ def logout():
 def desk():
     today = utcnow().astimezone(clinic_timezone()).date()
     day = _requested_day(request.args.get("day"), today)
-    unreviewed = services.unreviewed_soon()
+    unreviewed = queries.unreviewed_soon()
     return render_template(
         "staff/desk.html",
         day=day,
         today=today,
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
-        appointments=services.appointments_on(day),
+        appointments=queries.appointments_on(day),
         unreviewed=unreviewed,
         unreviewed_ids={appointment.id for appointment in unreviewed},
         can_review=current_user.role in (Role.PRACTITIONER, Role.ADMIN),

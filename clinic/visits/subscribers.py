@@ -8,9 +8,12 @@ visits.
 
 from __future__ import annotations
 
-from clinic.aftercare.plan import Kind
+from flask import has_app_context
+
+from clinic.audit import services as audit
 from clinic.extensions import db
 from clinic.sms import alerts, outbox
+from clinic.sms.kinds import Kind
 from clinic.sms.models import AlertLevel
 from clinic.visits import lifecycle
 from clinic.visits.lifecycle import Change, Event, State
@@ -70,10 +73,37 @@ def forget_free_times(change: Change) -> None:
     db.session.info["calendar_changed"] = True
 
 
-RECEIVERS = (plan_texts, forget_free_times)
+def record_in_audit_log(change: Change) -> None:
+    """One append-only row per transition: who, from where, what changed (never answers)."""
+    visit = change.visit
+    audit.record(
+        change.by,
+        f"visit.{change.event.value}",
+        at=change.at,
+        patient_id=visit.patient_id,
+        appointment_id=visit.id,
+        changes={name: _plain(pair) for name, pair in change.fields.items()},
+        detail=change.reason,
+    )
+
+
+def _plain(pair: tuple) -> tuple:
+    return tuple(value.value if isinstance(value, State) else value for value in pair)
+
+
+RECEIVERS = (plan_texts, forget_free_times, record_in_audit_log)
+
+
+def _in_the_app(change: Change) -> None:
+    # The lifecycle is pure and can run without an app (its own tests do); what follows a
+    # change is the app's business, in the app's transaction.
+    if not has_app_context():
+        return
+    for receiver in RECEIVERS:
+        receiver(change)
 
 
 def init_app(_app) -> None:
-    for receiver in RECEIVERS:
-        # Module functions live as long as the process: strong references, connected once.
-        lifecycle.visit_changed.connect(receiver, weak=False)
+    # A module function lives as long as the process: a strong reference, connected once
+    # however many apps the process creates.
+    lifecycle.visit_changed.connect(_in_the_app, weak=False)

@@ -7,49 +7,11 @@ stale.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
-class Kind(enum.StrEnum):
-    CONFIRMATION = "confirmation"
-    # A booking held until a clinician has checked the answers, and what follows the check.
-    CONFIRMATION_HELD = "confirmation_held"
-    VISIT_APPROVED = "visit_approved"
-    VISIT_DECLINED = "visit_declined"
-    REMINDER_48H = "reminder_48h"
-    REMINDER_24H = "reminder_24h"
-    AFTERCARE_2H = "aftercare_2h"
-    AFTERCARE_24H = "aftercare_24h"
-    AFTERCARE_48H = "aftercare_48h"
-    INFECTION_72H = "infection_72h"
-    REVIEW_7D = "review_7d"
-    COURSE_NUDGE = "course_nudge"
-    # Direct answers to something the patient just did: sent at once, whatever the hour.
-    REPLY_HELP = "reply_help"
-    REPLY_OPT_OUT = "reply_opt_out"
-    REPLY_OPT_IN = "reply_opt_in"
-    REPLY_CONFIRM = "reply_confirm"
-    REPLY_SYMPTOMS = "reply_symptoms"
-
-
-IMMEDIATE_KINDS = frozenset(
-    {
-        Kind.CONFIRMATION,
-        Kind.CONFIRMATION_HELD,
-        Kind.VISIT_APPROVED,
-        Kind.VISIT_DECLINED,
-        Kind.REPLY_HELP,
-        Kind.REPLY_OPT_OUT,
-        Kind.REPLY_OPT_IN,
-        Kind.REPLY_CONFIRM,
-        Kind.REPLY_SYMPTOMS,
-    }
-)
-# An undelivered one of these means a person must phone the patient.
-SAFETY_KINDS = frozenset({Kind.INFECTION_72H, Kind.REVIEW_7D})
+from clinic.sms.kinds import Kind
 
 
 @dataclass(frozen=True)
