@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from clinic import create_app
@@ -25,6 +24,7 @@ from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.services import review_queue
 from clinic.staff.models import StaffUser
 from clinic.visits.models import SessionRecord
+from tests.helpers import copy_sqlite_template
 
 DEMO_PASSWORD = "demo password 2026"
 LONDON = ZoneInfo("Europe/London")
@@ -214,17 +214,18 @@ def diary(db) -> list[tuple]:
     ]
 
 
-def test_seed_is_reproducible_for_the_same_day(seeded, app, db, tmp_path):
+def test_seed_is_reproducible_for_the_same_day(seeded, app, db, tmp_path, sqlite_template):
     other = create_app(
         {
             **{key: app.config[key] for key in ("TESTING", "SECRET_KEY", "PUBLIC_BASE_URL")},
             **{key: app.config[key] for key in ("CLOCK", "CLINIC_TIMEZONE", "DEMO_PASSWORD")},
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'again.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": copy_sqlite_template(
+                sqlite_template, tmp_path, "again.sqlite"
+            ),
             "DEMO_LOGINS_FILE": str(tmp_path / "again.txt"),
         }
     )
     with other.app_context():
-        upgrade()
         assert other.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
         second = diary(db)
         db.session.remove()
