@@ -7,9 +7,7 @@ it fails.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import threading
 
 import pytest
@@ -19,7 +17,14 @@ from werkzeug.serving import make_server
 
 from clinic.clock import FrozenClock
 from clinic.extensions import db as _db
-from tests.helpers import START, copy_sqlite_template, make_app, make_staff, sign_in
+from tests.helpers import (
+    START,
+    copy_sqlite_template,
+    make_app,
+    make_staff,
+    seal_sqlite,
+    sign_in,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -67,12 +72,7 @@ def sqlite_template(tmp_path_factory):
     folder = tmp_path_factory.mktemp("template")
     path = folder / "template.sqlite"
     migrate(f"sqlite:///{path}", folder)
-    # The app turns WAL on at connect: fold the log into the file and leave WAL mode, so the
-    # file alone holds the whole database and a plain copy of it is complete.
-    with contextlib.closing(sqlite3.connect(path)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.execute("PRAGMA journal_mode=DELETE")
-    assert not path.with_name(f"{path.name}-wal").exists()
+    seal_sqlite(path)
     return path
 
 

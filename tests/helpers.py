@@ -3,8 +3,10 @@ and JSON API bodies. Test modules import from here (or factories.py), never from
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from functools import cache
 
@@ -62,6 +64,18 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
     # The limiter is one object for the whole process; no test may inherit another's counts.
     limiter.reset()
     return app
+
+
+def seal_sqlite(path) -> None:
+    """Make the database file at ``path`` whole on its own, ready to copy.
+
+    The app turns WAL on at connect, so recent writes may sit in ``<file>-wal``: fold them into
+    the file and leave WAL mode. Every connection to the file must be closed first.
+    """
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
+    assert not path.with_name(f"{path.name}-wal").exists()
 
 
 def copy_sqlite_template(template, folder, name="test.sqlite") -> str:
