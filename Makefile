@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# pytest-xdist workers for `make test`: one per CPU; 0 runs the suite in one process.
+TEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 # For the local demo, links in pages, texts and calendar files point at the port it serves on
 # (unless the environment says otherwise).
@@ -59,7 +61,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 test: install-dev system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-dev
 	$(BIN)/python bench/availability.py

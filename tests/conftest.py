@@ -1,32 +1,37 @@
-"""Fixtures: app, client, runner, clock, db; PostgreSQL and the browser when present.
+"""Fixtures: app, client, runner, clock, db, signed_in; PostgreSQL and the browser when present.
 
-Locally a missing layer (PostgreSQL, Chromium) skips with a reason; with CI=true it fails.
+Each worker of a run (pytest-xdist) migrates one template database per backend; every test gets
+a copy of it. Locally a missing layer (PostgreSQL, Chromium) skips with a reason; with CI=true
+it fails.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from flask import has_app_context
-from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
-from clinic import create_app
 from clinic.clock import FrozenClock
 from clinic.extensions import db as _db
-from clinic.extensions import limiter
+from tests.helpers import (
+    START,
+    copy_sqlite_template,
+    make_app,
+    make_staff,
+    seal_sqlite,
+    sign_in,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = "/usr/bin/chromium"
-
-# Monday 2 March 2026, 08:00 in London (GMT): a plain week, well away from DST changes.
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+# Under pytest-xdist each worker is its own process with its own databases; the pid keeps two
+# runs on one machine apart too.
+RUN_NAME = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def missing_layer(reason: str):
@@ -40,56 +45,41 @@ def clock():
     return FrozenClock(START)
 
 
-class FreshContextClient(FlaskClient):
-    """Runs each request in its own app context, as a server does.
-
-    The ``app`` fixture keeps an app context pushed for the whole test and requests would reuse
-    it, so ``g`` (Flask-Login's current user, Flask-WTF's CSRF token) and the database session
-    would carry over from one request, or one client, to the next.
-    """
-
-    def open(self, *args, **kwargs):
-        if has_app_context():
-            # End the test's own read transaction: under WAL it would keep an old snapshot
-            # and miss what the request writes. Its objects reload on next use.
-            _db.session.commit()
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "PUBLIC_BASE_URL": "http://clinic.test",
-        "CLOCK": clock,
-        "API_RATE_LIMIT": "",
-        "LOGIN_RATE_LIMIT": "",
-        "CLINIC_TIMEZONE": "Europe/London",
-        "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt"),
-        # Tests look at fresh answers; test_availability_cache.py covers the cache itself.
-        "AVAILABILITY_CACHE_SECONDS": 0,
-    }
-    config.update(overrides)
-    app = create_app(config)
-    app.test_client_class = FreshContextClient
-    # The limiter is one object for the whole process; no test may inherit another's counts.
-    limiter.reset()
-    return app
-
-
 @pytest.fixture
 def app_config():
     """Overrides for the app under test; a test module can redefine this fixture."""
     return {}
 
 
-@pytest.fixture
-def app(tmp_path, clock, app_config):
-    app = make_app(f"sqlite:///{tmp_path / 'test.sqlite'}", clock, tmp_path, **app_config)
+def migrate(database_url: str, folder) -> None:
+    """Run every migration against ``database_url``, from an app of its own."""
+    app = make_app(database_url, FrozenClock(START), folder)
     with app.app_context():
         upgrade()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A database file migrated once per worker, which each test copies instead of migrating.
+
+    test_migrations.py still runs the migrations from an empty database.
+    """
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite"
+    migrate(f"sqlite:///{path}", folder)
+    seal_sqlite(path)
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, clock, app_config, sqlite_template):
+    app = make_app(copy_sqlite_template(sqlite_template, tmp_path), clock, tmp_path, **app_config)
+    with app.app_context():
         yield app
         _db.session.remove()
         _db.engine.dispose()
@@ -110,50 +100,102 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def reset_postgres(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
+@pytest.fixture
+def signed_in(client):
+    """Sign the test client in as a new staff member of a role, through the real /login form.
+
+    ``desk = signed_in("desk")`` returns the client; ``desk.get("/desk")`` is then the desk's.
+    ``email`` and ``name`` are the account's (by default ``<role>@example.com``, "Jo Ellis").
+    """
+
+    def sign_in_as(role: str, *, email: str | None = None, name: str = "Jo Ellis"):
+        email = email or f"{role}@example.com"
+        make_staff(role=role, email=email, name=name)
+        response = sign_in(client, email=email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        assert not response.headers["Location"].startswith("/login")
+        return client
+
+    return sign_in_as
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+class PostgresServer:
+    """Makes and drops this worker's databases through the `test` database."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.admin = sa.create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://", 1),
+            isolation_level="AUTOCOMMIT",
+        )
+        self.made: set[str] = set()
+
+    def url_of(self, name: str) -> str:
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """A new, empty database (or a copy of ``template``) named ``name``; returns its URL.
+
+        A database left by an earlier test of this worker is dropped first.
+        """
+        self.made.add(name)
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
+        return self.url_of(name)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.made:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def postgres_database():
-    """A database of this test run's own, made through the `test` database and dropped at the
-    end, so several runs on one machine never reset each other's schema."""
-    admin = sa.create_engine(
-        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
-    name = f"clinic_test_{os.getpid()}"
+def postgres_server():
+    server = PostgresServer(POSTGRES_URL)
     try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        with server.admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
-        admin.dispose()
+        server.admin.dispose()
         missing_layer(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.__class__.__name__}")
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server, tmp_path_factory):
+    """The name of a database migrated once per worker, which each test's database copies.
+
+    PostgreSQL copies a template only while nobody is connected to it: the migrating app's
+    connections are closed before the first copy.
+    """
+    name = f"clinic_template_{RUN_NAME}"
+    migrate(postgres_server.create(name), tmp_path_factory.mktemp("pg-template"))
+    return name
 
 
 @pytest.fixture
-def postgres_url(postgres_database):
-    reset_postgres(postgres_database)
-    return postgres_database
+def postgres_url(postgres_server, postgres_template):
+    """A migrated database of this test's own: a fresh copy of the worker's template."""
+    return postgres_server.create(f"clinic_test_{RUN_NAME}", template=postgres_template)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server):
+    """An empty database of this test's own, for running the migrations themselves."""
+    return postgres_server.create(f"clinic_empty_{RUN_NAME}")
 
 
 @pytest.fixture
 def pg_app(postgres_url, clock, tmp_path, app_config):
     app = make_app(postgres_url, clock, tmp_path, **app_config)
     with app.app_context():
-        upgrade()
         yield app
         _db.session.remove()
         _db.engine.dispose()

@@ -16,9 +16,7 @@ from clinic.extensions import limiter
 from clinic.patients.models import Patient
 from clinic.screening import questions
 from tests.factories import all_no, make_booking, make_clinic, patient_details
-
-BOOKINGS = "/api/v1/bookings"
-SLUGS = ("consultation", "microneedling", "microneedling-prp", "microneedling-steroid")
+from tests.helpers import BOOKINGS, SLUGS, answered, booking_body, intake
 
 SLOT_KEYS = {"start", "end", "practitioner_id"}
 BOOKING_KEYS = {
@@ -41,50 +39,6 @@ SERVICE_KEYS = {
     "price_pence",
     "needles",
 }
-
-
-def booking_body(**overrides):
-    body = {
-        "service": "consultation",
-        "start": "2026-03-04T10:00:00+00:00",
-        "patient": {
-            "full_name": "Alex Morgan",
-            "phone": "07911 123456",
-            "email": "alex@example.com",
-            "date_of_birth": "1988-04-12",
-        },
-        "sms_opt_in": True,
-    }
-    body.update(overrides)
-    return body
-
-
-def intake(client, slug: str) -> dict:
-    response = client.get(f"/api/v1/services/{slug}/intake")
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def answered(client, body: dict, **answers: bool) -> dict:
-    """``body`` as a patient sends it after the intake: every question answered "no" unless
-    given in ``answers``, and the consent signed with the patient's name when one is asked.
-
-    A "screening" or "consent" already in ``body`` is kept as it is.
-    """
-    form = intake(client, body["service"])
-    screening = {question["key"]: False for question in form["questions"]} | answers
-    complete = {"screening": screening, **body}
-    if form["consent"] is not None:
-        complete.setdefault(
-            "consent",
-            {
-                "version": form["consent"]["version"],
-                "signed_name": body["patient"]["full_name"],
-                "agree": True,
-                "photos": False,
-            },
-        )
-    return complete
 
 
 def book(client, **overrides):

@@ -11,10 +11,9 @@ from sqlalchemy import func, inspect, select
 from clinic.booking.models import Appointment
 from clinic.patients.models import Patient
 from tests.factories import make_clinic
-from tests.test_api import answered, booking_body
+from tests.helpers import BOOKINGS, answered, booking_body
 
 AVAILABILITY = "/api/v1/availability"
-BOOKINGS = "/api/v1/bookings"
 
 
 def counts(db) -> tuple[int, int]:

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from clinic.booking.models import Appointment
@@ -25,9 +24,16 @@ from clinic.extensions import db as _db
 from clinic.patients.models import Patient
 from clinic.screening.models import Screening
 from clinic.screening.questions import UNDER_AGE, VERSION_1, Outcome, Question
-from tests.conftest import START, make_app
 from tests.factories import all_no, make_clinic
-from tests.test_api import BOOKINGS, SLUGS, answered, booking_body
+from tests.helpers import (
+    BOOKINGS,
+    SLUGS,
+    START,
+    answered,
+    booking_body,
+    copy_sqlite_template,
+    make_app,
+)
 
 RECORDS = (Appointment, Patient, Screening, SignedConsent, ConsentForm)
 
@@ -115,11 +121,10 @@ class ServiceUnderTest:
 
 
 @pytest.fixture(scope="class", params=SLUGS)
-def service(request, tmp_path_factory):
+def service(request, tmp_path_factory, sqlite_template):
     folder = tmp_path_factory.mktemp("screening")
-    app = make_app(f"sqlite:///{folder / 'test.sqlite'}", FrozenClock(START), folder)
+    app = make_app(copy_sqlite_template(sqlite_template, folder), FrozenClock(START), folder)
     with app.app_context():
-        upgrade()
         make_clinic()
         intake = app.test_client().get(f"/api/v1/services/{request.param}/intake").get_json()
     yield ServiceUnderTest(request.param, app, intake)

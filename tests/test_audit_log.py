@@ -21,7 +21,7 @@ from clinic.booking.models import AppointmentStatus
 from clinic.errors import ImmutableRecord
 from clinic.extensions import db
 from tests.factories import make_booking, make_clinic, patient_details
-from tests.test_staff import make_staff, sign_in
+from tests.helpers import make_staff, sign_in
 
 THURSDAY_10 = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"

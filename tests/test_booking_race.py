@@ -28,8 +28,8 @@ from clinic.errors import SlotUnavailable
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.visits import lifecycle
-from tests.conftest import START
 from tests.factories import all_no, make_booking, make_clinic
+from tests.helpers import START
 
 RACERS = 24
 # Tuesday 3 March 2026, 10:00 in London (GMT, so also 10:00 UTC): a day after the frozen clock.

@@ -13,12 +13,11 @@ from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.models import ReviewStatus, Screening
-from clinic.staff.services import create_staff
 from tests.factories import make_clinic
+from tests.helpers import PASSWORD, make_staff
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 ANTICOAGULANT = questions.VERSION_1.question("anticoagulant").text
 
 
@@ -31,7 +30,7 @@ def browser_context_args(browser_context_args):
 @pytest.fixture
 def live_server(app, serve):
     make_clinic()
-    create_staff(email="dr@example.com", name="Dr Rao", role="practitioner", password=PASSWORD)
+    make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
     return serve(app)
 
 

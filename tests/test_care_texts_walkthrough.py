@@ -20,10 +20,10 @@ from clinic.sms.dispatch import dispatch_pass
 from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from clinic.sms.senders import get_sender
-from clinic.staff.services import create_staff
 from clinic.visits import services as visits
 from clinic.visits.services import SessionInput
 from tests.factories import make_booking, make_clinic
+from tests.helpers import make_staff
 
 THURSDAY_10 = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # London is on GMT: UTC = local
 SESSION = SessionInput(
@@ -50,9 +50,7 @@ def app_config():
 
 @pytest.fixture
 def practitioner(app):
-    return create_staff(
-        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
-    )
+    return make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
 
 
 def sent() -> list[tuple[str, str, str]]:

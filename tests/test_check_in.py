@@ -17,7 +17,7 @@ from clinic.courses.services import CourseRequest, book_course, sessions
 from clinic.extensions import db
 from clinic.screening.models import Screening
 from tests.factories import all_no, make_booking, make_clinic
-from tests.test_staff import csrf_token, make_staff, sign_in
+from tests.helpers import csrf_token
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 MISSING_SCREENING = "Screening is missing or out of date"
@@ -27,11 +27,9 @@ CHANGES = "The patient reported changes since the last visit: screen again"
 
 
 @pytest.fixture
-def desk(client):
+def desk(app, signed_in):
     make_clinic()
-    make_staff(role="desk")
-    sign_in(client)
-    return client
+    return signed_in("desk")
 
 
 def text(response) -> str:

@@ -15,7 +15,7 @@ from clinic.courses.forms import local_start
 from clinic.courses.models import Course
 from clinic.extensions import db
 from tests.factories import make_booking, make_clinic, patient_details
-from tests.test_staff import csrf_token, make_staff, sign_in
+from tests.helpers import csrf_token
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -26,10 +26,8 @@ def clinic(app):
 
 
 @pytest.fixture
-def desk(client, clinic):
-    make_staff(role="desk")
-    sign_in(client)
-    return client
+def desk(signed_in, clinic):
+    return signed_in("desk")
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from clinic.sms.kinds import Kind
 from clinic.sms.models import OPEN_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import ConsoleSender, TwilioSender, get_sender
 from clinic.sms.wording import OPT_OUT_LINE
-from clinic.staff.services import create_staff
 from clinic.visits import services as visits
 from clinic.visits.services import SessionInput
 from tests.factories import make_booking, make_clinic, patient_details
 from tests.fake_twilio import drop_sender, segments_of
+from tests.helpers import make_staff
 
 LONDON = ZoneInfo("Europe/London")
 SESSION = SessionInput(
@@ -83,9 +83,7 @@ def assert_sent_exactly_once(fake, rows):
 def completed_session(clock):
     """A microneedling session done on Tuesday, and its 72-hour warning-signs text."""
     make_clinic(rooms=2)
-    staff = create_staff(
-        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
-    )
+    staff = make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
     (appointment,) = book_patients(1, start=TUESDAY_10, slug="microneedling")
     clock.set(TUESDAY_10 - timedelta(minutes=5))
     visits.check_in(appointment.id, changes_since_last_visit=False)

@@ -17,7 +17,7 @@ import pytest
 
 from clinic.screening.questions import VERSION_1
 from tests.factories import make_clinic
-from tests.test_api import BOOKINGS, answered, booking_body
+from tests.helpers import BOOKINGS, answered, booking_body
 
 # REVIEW answers: the booking goes ahead as needs_review.
 HELD = {"anticoagulant": True, "cold_sores": True, "isotretinoin_6m": True}

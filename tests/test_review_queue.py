@@ -14,7 +14,7 @@ from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.models import ReviewStatus, Screening
 from tests.factories import all_no, make_booking, make_clinic, patient_details
-from tests.test_staff import csrf_token, make_staff, sign_in
+from tests.helpers import csrf_token, make_staff, sign_in
 
 ANTICOAGULANT = questions.VERSION_1.question("anticoagulant").text
 ISOTRETINOIN = questions.VERSION_1.question("isotretinoin_6m").text
@@ -36,11 +36,9 @@ def screening_for(appointment) -> Screening:
 
 
 @pytest.fixture
-def practitioner(client):
+def practitioner(app, signed_in):
     make_clinic()
-    make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
-    sign_in(client, email="dr@example.com")
-    return client
+    return signed_in("practitioner", email="dr@example.com", name="Dr Rao")
 
 
 def post(client, path, data=None):

@@ -13,8 +13,8 @@ from clinic.patients.models import Patient
 from clinic.screening import questions
 from clinic.screening import services as screening_services
 from clinic.screening.models import ReviewStatus, Screening
-from clinic.staff.services import create_staff
 from tests.factories import all_no, make_booking, make_clinic, patient_details
+from tests.helpers import make_staff
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -28,9 +28,7 @@ def counts():
 
 @pytest.fixture
 def practitioner(app):
-    return create_staff(
-        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
-    )
+    return make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
 
 
 def test_block_stops_the_booking_and_writes_nothing(app):

@@ -22,8 +22,8 @@ from clinic.patients.models import Patient
 from clinic.screening import questions
 from clinic.screening import services as screening_services
 from clinic.screening.models import ReviewStatus, Screening
-from clinic.staff.services import create_staff
 from tests.factories import make_clinic
+from tests.helpers import make_staff
 
 LOCATION_PHONE = "+44 20 7946 0000"
 NEEDLING = ("microneedling", "microneedling-prp", "microneedling-steroid")
@@ -410,9 +410,7 @@ def book_for_review(client) -> tuple[Appointment, str]:
 
 @pytest.fixture
 def practitioner(app):
-    return create_staff(
-        email="dr@example.com", name="Dr Rao", role="practitioner", password="p" * 12
-    )
+    return make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
 
 
 def test_held_booking_says_a_clinician_will_confirm(client, clinic):

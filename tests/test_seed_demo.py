@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from collections import defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from clinic import create_app
 from clinic.booking.models import RELEASED_STATUSES, Appointment, AppointmentStatus
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff
+from clinic.clock import FrozenClock
 from clinic.consent.models import SignedConsent
 from clinic.courses.models import Course
 from clinic.demo.seed import england_bank_holidays, next_bank_holiday
+from clinic.extensions import db as _db
 from clinic.patients.models import Patient
 from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.services import review_queue
 from clinic.staff.models import StaffUser
 from clinic.visits.models import SessionRecord
+from tests.helpers import START, copy_sqlite_template, make_app, seal_sqlite
 
 DEMO_PASSWORD = "demo password 2026"
 LONDON = ZoneInfo("Europe/London")
@@ -35,10 +39,36 @@ def app_config(tmp_path):
     return {"DEMO_PASSWORD": DEMO_PASSWORD, "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt")}
 
 
-@pytest.fixture
-def seeded(runner):
-    result = runner.invoke(args=["seed-demo"])
+@pytest.fixture(scope="module")
+def seeded_once(tmp_path_factory, sqlite_template):
+    """seed-demo run once for this module, as the ``seeded`` tests' app would run it: the same
+    settings and the same frozen start. Seeding takes seconds, copying its result none."""
+    folder = tmp_path_factory.mktemp("seeded")
+    config = {"DEMO_PASSWORD": DEMO_PASSWORD, "DEMO_LOGINS_FILE": str(folder / "demo-logins.txt")}
+    app = make_app(
+        copy_sqlite_template(sqlite_template, folder), FrozenClock(START), folder, **config
+    )
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        _db.session.remove()
+        _db.engine.dispose()
     assert result.exit_code == 0, result.output
+    seal_sqlite(folder / "test.sqlite")
+    return folder, result
+
+
+@pytest.fixture
+def seeded(seeded_once, app):
+    """The test's database and logins file replaced by the seeded ones; seed-demo's result."""
+    folder, result = seeded_once
+    database = Path(_db.engine.url.database)
+    # No connection may stay open on the file being replaced.
+    _db.session.remove()
+    _db.engine.dispose()
+    for leftover in ("-wal", "-shm"):
+        database.with_name(database.name + leftover).unlink(missing_ok=True)
+    shutil.copyfile(folder / "test.sqlite", database)
+    shutil.copy(folder / "demo-logins.txt", app.config["DEMO_LOGINS_FILE"])
     return result
 
 
@@ -214,17 +244,18 @@ def diary(db) -> list[tuple]:
     ]
 
 
-def test_seed_is_reproducible_for_the_same_day(seeded, app, db, tmp_path):
+def test_seed_is_reproducible_for_the_same_day(seeded, app, db, tmp_path, sqlite_template):
     other = create_app(
         {
             **{key: app.config[key] for key in ("TESTING", "SECRET_KEY", "PUBLIC_BASE_URL")},
             **{key: app.config[key] for key in ("CLOCK", "CLINIC_TIMEZONE", "DEMO_PASSWORD")},
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'again.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": copy_sqlite_template(
+                sqlite_template, tmp_path, "again.sqlite"
+            ),
             "DEMO_LOGINS_FILE": str(tmp_path / "again.txt"),
         }
     )
     with other.app_context():
-        upgrade()
         assert other.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
         second = diary(db)
         db.session.remove()

@@ -14,7 +14,7 @@ from clinic.extensions import db
 from clinic.visits import services as visits
 from clinic.visits.models import SessionRecord
 from tests.factories import make_booking, make_clinic
-from tests.test_staff import csrf_token, make_staff, sign_in
+from tests.helpers import csrf_token, make_staff, sign_in
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 GOOD = {
@@ -30,11 +30,9 @@ GOOD = {
 
 
 @pytest.fixture
-def practitioner(client):
+def practitioner(app, signed_in):
     make_clinic()
-    make_staff(role="practitioner", email="dr@example.com", name="Dr Rao")
-    sign_in(client, email="dr@example.com")
-    return client
+    return signed_in("practitioner", email="dr@example.com", name="Dr Rao")
 
 
 def checked_in(slug="microneedling"):

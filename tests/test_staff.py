@@ -11,34 +11,10 @@ from sqlalchemy import select
 from clinic.booking.services import cancel
 from clinic.courses.services import CourseRequest, book_course
 from clinic.screening import services as screening_services
-from clinic.staff import services
 from clinic.staff.auth import roles_required, safe_next
 from clinic.staff.models import StaffUser
 from tests.factories import all_no, make_booking, make_clinic, patient_details
-
-PASSWORD = "correct horse battery"
-
-
-def make_staff(role="desk", email="desk@example.com", password=PASSWORD, **kwargs):
-    return services.create_staff(
-        email=email, name=kwargs.pop("name", "Jo Ellis"), role=role, password=password, **kwargs
-    )
-
-
-def csrf_token(client, path="/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def sign_in(client, email="desk@example.com", password=PASSWORD, url="/login"):
-    token = csrf_token(client, url)
-    return client.post(url, data={"email": email, "password": password, "csrf_token": token})
-
-
-def sign_out(client):
-    token = csrf_token(client, "/desk")
-    return client.post("/logout", data={"csrf_token": token})
-
+from tests.helpers import PASSWORD, csrf_token, make_staff, sign_in, sign_out
 
 # --- signing in and out -------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from clinic.sms.models import AlertLevel, InboundText, MessageTemplate, Outbound
 from clinic.sms.senders import get_sender
 from clinic.sms.wording import DEFAULTS
 from tests.factories import make_booking, make_clinic, patient_details
-from tests.test_staff import csrf_token, make_staff, sign_in
+from tests.helpers import csrf_token, make_staff, sign_in
 
 THURSDAY_10 = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 CLINIC_NUMBER = "+447700900000"
@@ -39,17 +39,13 @@ def clinic(app):
 
 
 @pytest.fixture
-def desk(client, clinic):
-    make_staff(role="desk", email="desk@example.com", name="Jo Desk")
-    sign_in(client, email="desk@example.com")
-    return client
+def desk(signed_in, clinic):
+    return signed_in("desk", name="Jo Desk")
 
 
 @pytest.fixture
-def admin(client, clinic):
-    make_staff(role="admin", email="admin@example.com", name="Ana Admin")
-    sign_in(client, email="admin@example.com")
-    return client
+def admin(signed_in, clinic):
+    return signed_in("admin", name="Ana Admin")
 
 
 def markup(response) -> str:
