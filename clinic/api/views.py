@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 
 from clinic.api import openapi, schemas
+from clinic.audit.context import patient_actor
 from clinic.booking import services, tokens
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.booking.slots import Slot
@@ -123,7 +124,7 @@ def create_booking():
         # was never shown to the patient, so it is not kept as their signature.
         booking = replace(booking, consent=None)
     try:
-        appointment = services.book(booking)
+        appointment = services.book(booking, by=patient_actor())
     except SlotUnavailable as exc:
         nearby = services.alternatives_near(
             service, booking.start, practitioner_id=booking.practitioner_id
@@ -148,7 +149,7 @@ def cancel_booking(token: str):
     appointment = tokens.appointment_from_token(token)
     # DELETE is idempotent: a retry after a lost response sees the cancellation, not an error.
     if appointment.status != AppointmentStatus.CANCELLED:
-        appointment = services.cancel(appointment)
+        appointment = services.cancel(appointment, by=patient_actor())
     return _booking_json(appointment, tokens.manage_url(appointment))
 
 

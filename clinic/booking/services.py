@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.actors import Actor, ActorKind
+from clinic.audit import services as audit
 from clinic.booking.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -306,8 +307,25 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
         if request.consent is not None and service.needles:
             # Only a needling service shows (and so can carry) a consent form; _screen has
             # checked it.
-            consent_services.sign(patient, request.consent, appointment=appointment)
+            signature = consent_services.sign(patient, request.consent, appointment=appointment)
+            record_signature(by, signature, appointment)
     return appointment
+
+
+def record_signature(by: Actor, signature, appointment) -> None:
+    """A signed consent in the audit log: which form version, for which visit (or course)."""
+    db.session.flush()
+    audit.record(
+        by,
+        "consent.signed",
+        at=signature.signed_at,
+        patient_id=signature.patient_id,
+        appointment_id=appointment.id if appointment is not None else None,
+        changes={
+            "signed_consent_id": (None, signature.id),
+            "form_version": (None, signature.form_version),
+        },
+    )
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from clinic.audit.context import patient_actor
 from clinic.booking import services
 from clinic.booking.forms import CancelForm, RescheduleForm, details_form
 from clinic.booking.ics import appointment_ics, ics_filename
@@ -131,7 +132,7 @@ def details(slug: str):
         user_agent=request.user_agent.string[:300],
     )
     try:
-        appointment = services.book(booking)
+        appointment = services.book(booking, by=patient_actor())
     except ScreeningStopped as exc:
         # Nothing was booked or stored. The page repeats only the service's general message,
         # never which answer stopped it: it may be read over the patient's shoulder.
@@ -197,7 +198,7 @@ def cancel(token: str):
     if not form.validate():
         return _manage_page(appointment, token, cancel_form=form, status=422)
     try:
-        services.cancel(appointment, reason=form.reason.data or "")
+        services.cancel(appointment, reason=form.reason.data or "", by=patient_actor())
     except ChangeNotAllowed as exc:
         return _manage_page(appointment, token, problem=exc.message, status=409)
     flash("Your visit has been cancelled. We hope to see you another time.", "success")
@@ -247,7 +248,7 @@ def reschedule_submit(token: str):
         ), status
 
     try:
-        services.reschedule(appointment, start)
+        services.reschedule(appointment, start, by=patient_actor())
     except ChangeNotAllowed as exc:
         return _manage_page(appointment, token, problem=exc.message, status=409)
     except SlotUnavailable:

@@ -33,7 +33,7 @@ class CourseRequest:
     practitioner_id: int | None = None
 
 
-def book_course(request: CourseRequest, staff=None) -> Course:
+def book_course(request: CourseRequest, staff=None, *, by: Actor | None = None) -> Course:
     """Book every session of the course through the same rules as any booking, all or none.
 
     A session whose time is not free raises SlotUnavailable naming it (``details["session"]``),
@@ -53,7 +53,7 @@ def book_course(request: CourseRequest, staff=None) -> Course:
         raise ValidationFailed(
             {"template": ["That course plan is not one for this treatment; choose another."]}
         )
-    by = Actor.staff(staff) if staff is not None else Actor(ActorKind.DESK)
+    by = by or (Actor.staff(staff) if staff is not None else Actor(ActorKind.DESK))
     location_id = _location_for(service)
     tz = ZoneInfo(db.session.get(Location, location_id).timezone)
     starts = series_starts(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.audit.context import staff_actor
 from clinic.courses import queries
 from clinic.courses import services as course_services
 from clinic.courses.forms import CourseForm, MoveForm
@@ -48,7 +49,9 @@ def new():
         practitioner_id=form.practitioner_id(),
     )
     try:
-        course = course_services.book_course(request_, current_user._get_current_object())
+        course = course_services.book_course(
+            request_, current_user._get_current_object(), by=staff_actor()
+        )
     except SlotUnavailable as exc:
         return page(409, problem=exc.message)
     except ValidationFailed as exc:
@@ -82,7 +85,7 @@ def move(course_id: int, appointment_id: int):
         return page(422)
     try:
         moved = course_services.move_session(
-            session.id, new_start, shift_later_sessions=form.shift_later.data
+            session.id, new_start, shift_later_sessions=form.shift_later.data, by=staff_actor()
         )
     except (SlotUnavailable, ChangeNotAllowed) as exc:
         return page(409, [exc.message])

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from clinic.actors import Actor
+from clinic.audit import services as audit
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.clock import utcnow
 from clinic.consent import texts as consent_texts
@@ -213,9 +214,10 @@ class ReviewDecision:
 
 def approve(screening_id: int, staff, *, by: Actor | None = None) -> ReviewDecision:
     by = by or Actor.staff(staff)
+    _clinician(by)
     with write_transaction("review"):
         screening = _pending(screening_id)
-        _decide(screening, staff, ReviewStatus.APPROVED, "")
+        _decide(screening, staff, ReviewStatus.APPROVED, "", by)
         appointment = _appointment(screening)
         event, still_held = None, False
         if appointment is not None and appointment.status == AppointmentStatus.NEEDS_REVIEW:
@@ -235,15 +237,22 @@ def decline(screening_id: int, staff, reason: str, *, by: Actor | None = None) -
     if not reason:
         raise ValidationFailed({"reason": ["Please give a reason; the desk will see it."]})
     by = by or Actor.staff(staff)
+    _clinician(by)
     with write_transaction("review"):
         screening = _pending(screening_id)
-        _decide(screening, staff, ReviewStatus.DECLINED, reason[:500])
+        _decide(screening, staff, ReviewStatus.DECLINED, reason[:500], by)
         appointment = _appointment(screening)
         event = None
         if appointment is not None and lifecycle.allows_from(appointment.status, Event.DECLINE):
             changes.apply(appointment, Event.DECLINE, by, reason=DECLINED_REASON)
             event = Event.DECLINE
     return ReviewDecision(screening, appointment, event)
+
+
+def _clinician(by: Actor) -> None:
+    """Only a clinician decides on answers, whatever state the visit is in."""
+    if by.kind not in lifecycle.CLINICIANS:
+        raise ChangeNotAllowed("Only a practitioner can review a patient's answers.")
 
 
 def _pending(screening_id: int) -> Screening:
@@ -254,11 +263,21 @@ def _pending(screening_id: int) -> Screening:
     return screening
 
 
-def _decide(screening: Screening, staff, status: ReviewStatus, note: str) -> None:
+def _decide(screening: Screening, staff, status: ReviewStatus, note: str, by: Actor) -> None:
+    before = screening.review_status
     screening.review_status = status
     screening.reviewed_by_id = staff.id
     screening.reviewed_at = utcnow()
     screening.review_note = note
+    # The decision, by whom and from where; the clinician's note stays with the screening.
+    audit.record(
+        by,
+        f"screening.review_{status.value}",
+        at=screening.reviewed_at,
+        patient_id=screening.patient_id,
+        appointment_id=screening.appointment_id,
+        changes={"screening_id": (None, screening.id), "review_status": (before, status.value)},
+    )
 
 
 def _appointment(screening: Screening) -> Appointment | None:

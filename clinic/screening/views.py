@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from clinic.audit.context import staff_actor
 from clinic.errors import ChangeNotAllowed, ValidationFailed
 from clinic.screening import queries
 from clinic.screening import services as screening_services
@@ -41,7 +42,9 @@ def approve(screening_id: int):
     if not ButtonForm().validate_on_submit():
         return _detail_page(screening_id, status=400, problem="The form had expired; try again.")
     try:
-        decision = screening_services.approve(screening_id, current_user._get_current_object())
+        decision = screening_services.approve(
+            screening_id, current_user._get_current_object(), by=staff_actor()
+        )
     except ChangeNotAllowed as exc:
         return _detail_page(screening_id, status=409, problem=exc.message)
     flash(_approved_words(decision), "success")
@@ -56,7 +59,7 @@ def decline(screening_id: int):
         return _detail_page(screening_id, status=422, decline_form=form)
     try:
         decision = screening_services.decline(
-            screening_id, current_user._get_current_object(), form.reason.data
+            screening_id, current_user._get_current_object(), form.reason.data, by=staff_actor()
         )
     except ValidationFailed as exc:
         form.reason.errors = [*form.reason.errors, *exc.errors.get("reason", [])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clinic.actors import Actor, ActorKind
+from clinic.booking.services import record_signature
 from clinic.consent import services as consent_services
 from clinic.consent.models import SignedConsent
 from clinic.consent.services import ConsentInput
@@ -13,7 +15,9 @@ from clinic.visits import lifecycle
 from clinic.visits.services import get_appointment
 
 
-def sign_consent_at_desk(appointment_id: int, consent: ConsentInput) -> SignedConsent:
+def sign_consent_at_desk(
+    appointment_id: int, consent: ConsentInput, *, by: Actor | None = None
+) -> SignedConsent:
     """Record the patient's signature of the current form for this visit.
 
     A course session's signature is tied to its course, which is what re-consent at the start
@@ -37,4 +41,5 @@ def sign_consent_at_desk(appointment_id: int, consent: ConsentInput) -> SignedCo
         signed = consent_services.sign(
             appointment.patient, consent, appointment=appointment, course=course
         )
+        record_signature(by or Actor(ActorKind.DESK), signed, appointment)
     return signed

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from clinic.actors import Actor, ActorKind
+from clinic.audit import services as audit
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.booking.services import still_free
 from clinic.clock import utcnow
@@ -152,6 +153,16 @@ def rescreen_at_desk(appointment_id: int, answers: dict[str, bool], *, by: Actor
         )
         appointment.rescreen_required = False
         appointment.updated_at = utcnow()
+        db.session.flush()
+        # That the patient was screened, by whom; the answers stay in the screening alone.
+        audit.record(
+            by,
+            "screening.recorded",
+            at=screening.created_at,
+            patient_id=patient.id,
+            appointment_id=appointment.id,
+            changes={"screening_id": (None, screening.id)},
+        )
         if result.outcome is Outcome.REVIEW:
             changes.apply(appointment, Event.HOLD, by, reason="answers need a clinician's review")
     return screening
@@ -197,6 +208,14 @@ def complete(appointment_id: int, record: SessionInput, staff, *, by: Actor | No
         )
         db.session.add(session_record)
         db.session.flush()
+        audit.record(
+            by,
+            "session.recorded",
+            at=now,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            changes={"session_record_id": (None, session_record.id)},
+        )
         # The aftercare texts hang on this event, anchored to the recorded end: now.
         changes.apply(
             appointment, Event.COMPLETE, by, context={"session_record": session_record.id}

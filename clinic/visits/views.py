@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.actors import Actor
+from clinic.audit.context import staff_actor as _by
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
 from clinic.screening.questions import Outcome
@@ -97,7 +97,9 @@ def consent(appointment_id: int):
         return _visit_page(appointment_id, status=422, consent_form=form)
     try:
         desk.sign_consent_at_desk(
-            appointment_id, form.consent_input(request.remote_addr, request.user_agent.string)
+            appointment_id,
+            form.consent_input(request.remote_addr, request.user_agent.string),
+            by=_by(),
         )
     except ValidationFailed as exc:
         problems = form.add_service_errors(exc.errors)
@@ -213,15 +215,6 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
         now=utcnow(),
         **forms,
     ), status
-
-
-def _by() -> Actor:
-    """The signed-in staff member, from where they act: the lifecycle and the audit log's who."""
-    return Actor.staff(
-        current_user._get_current_object(),
-        ip_address=request.remote_addr or "",
-        user_agent=request.user_agent.string,
-    )
 
 
 def _back(appointment_id: int):
