@@ -128,7 +128,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.booking.views import bp as booking_bp
     from clinic.extensions import csrf
     from clinic.sms.views import bp as sms_bp
-    from clinic.web.staff_area import staff_area
+    from clinic.staff.area import staff_area
 
     app.register_blueprint(booking_bp)
     # Every staff page (desk, visits, courses, review, texts, /admin) nests in this one parent.

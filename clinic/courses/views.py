@@ -12,7 +12,7 @@ from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
 from clinic.staff.forms import record_id
 from clinic.web.formatting import format_when
 
-# Nested in the staff area (clinic/web/staff_area.py), which lets only signed-in staff in.
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("courses", __name__)
 
 

@@ -14,7 +14,7 @@ from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
 from clinic.web.formatting import format_when
 
-# Nested in the staff area (clinic/web/staff_area.py), which lets only signed-in staff in.
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("review", __name__)
 
 reviewers_only = roles_required(Role.PRACTITIONER, Role.ADMIN)

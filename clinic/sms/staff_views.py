@@ -11,7 +11,7 @@ from clinic.sms.forms import ActionForm, TemplateForm
 from clinic.staff.auth import roles_required, safe_next
 from clinic.staff.models import Role
 
-# Nested in the staff area (clinic/web/staff_area.py), which lets only signed-in staff in.
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("texts", __name__)
 
 admins_only = roles_required(Role.ADMIN)

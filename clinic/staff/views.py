@@ -16,7 +16,7 @@ from clinic.staff.auth import public_page, safe_next
 from clinic.staff.forms import LoginForm
 from clinic.staff.models import Role
 
-# Both nest in the staff area (clinic/web/staff_area.py), which checks who is signed in.
+# Both nest in the staff area (clinic/staff/area.py), which checks who is signed in.
 account_bp = Blueprint("account", __name__)
 account_bp.record_once(lambda _state: auth.init(login_manager))
 desk_bp = Blueprint("desk", __name__)

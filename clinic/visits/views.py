@@ -20,7 +20,7 @@ from clinic.visits.forms import (
     rescreen_form,
 )
 
-# Nested in the staff area (clinic/web/staff_area.py), which lets only signed-in staff in.
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("visits", __name__)
 
 practitioners_only = roles_required(Role.PRACTITIONER, Role.ADMIN)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from clinic.errors import DomainError
-from clinic.web.staff_area import is_staff_request
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,9 @@ def json_error(status: int, code: str, message: str, **extra):
 
 
 def error_page(status: int, title: str, message: str):
+    # The staff area (clinic/staff/area.py) registers which requests are its own; this layer
+    # sits below the features and does not import it.
+    is_staff_request = current_app.extensions.get("staff_request", lambda: False)
     template = "staff/error.html" if is_staff_request() else "error.html"
     return render_template(template, status=status, title=title, message=message), status
 

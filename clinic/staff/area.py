@@ -10,7 +10,8 @@ Its hooks run for every nested blueprint, so a new staff page cannot forget them
   addresses included, since staff pages hold patients' details and health answers.
 
 A new staff blueprint is added in ``staff_area()`` below; its endpoints are then named
-``staff.<blueprint>.<view>``.
+``staff.<blueprint>.<view>``. The error handlers (clinic/web/errors.py) sit below the features
+and cannot import this module, so the area registers ``is_staff_request`` with the app for them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from clinic.staff.forms import keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 
 NAME = "staff"
+# app.extensions key of the check that tells whether the current request is a staff one.
+STAFF_REQUEST_CHECK = "staff_request"
 ADMIN_PREFIX = "/admin"
 
 
@@ -43,6 +46,7 @@ def staff_area() -> Blueprint:
     # An app-wide hook, because a 404 or 405 for an address no route matches belongs to no
     # blueprint, and those answers must not be cached either.
     parent.after_app_request(_keep_staff_answers_private)
+    parent.record_once(_tell_the_error_pages)
 
     parent.register_blueprint(account_bp)
     parent.register_blueprint(desk_bp)
@@ -57,6 +61,10 @@ def staff_area() -> Blueprint:
     # which serves /admin/audit with endpoints named "staff.admin.audit.<view>".
     parent.register_blueprint(admin, url_prefix=ADMIN_PREFIX)
     return parent
+
+
+def _tell_the_error_pages(state) -> None:
+    state.app.extensions[STAFF_REQUEST_CHECK] = is_staff_request
 
 
 def _signed_in_staff_only():
