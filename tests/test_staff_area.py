@@ -13,7 +13,7 @@ import pytest
 from flask import url_for
 
 from clinic.courses.services import CourseRequest, book_course
-from clinic.staff import services as staff_services
+from clinic.staff import views as staff_views
 from clinic.staff.forms import MAX_RECORD_ID
 from tests.factories import make_booking, make_clinic
 from tests.test_staff import csrf_token, make_staff, sign_in
@@ -274,10 +274,10 @@ def test_pages_under_admin_are_for_admins_only(app, records, client):
 
 
 def test_a_crash_on_a_staff_page_is_a_private_staff_500(admin, monkeypatch):
-    def broken():
-        raise RuntimeError("the desk's query failed")
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the desk page failed to render")
 
-    monkeypatch.setattr(staff_services, "unreviewed_soon", broken)
+    monkeypatch.setattr(staff_views, "render_template", broken)
     response = admin.get("/desk")
     assert response.status_code == 500
     assert_private(response, "/desk crash")
