@@ -127,26 +127,17 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from clinic.api.views import bp as api_bp
-    from clinic.audit.views import bp as audit_bp
     from clinic.booking.views import bp as booking_bp
-    from clinic.courses.views import bp as courses_bp
     from clinic.extensions import csrf
-    from clinic.screening.views import bp as review_bp
-    from clinic.sms.staff_views import bp as texts_bp
     from clinic.sms.views import bp as sms_bp
-    from clinic.staff.views import bp as staff_bp
-    from clinic.visits.views import bp as visits_bp
+    from clinic.staff.area import staff_area
 
     app.register_blueprint(booking_bp)
-    app.register_blueprint(staff_bp)
-    app.register_blueprint(review_bp, url_prefix="/review")
-    app.register_blueprint(visits_bp, url_prefix="/desk/visits")
-    app.register_blueprint(courses_bp, url_prefix="/desk/courses")
+    # Every staff page (desk, visits, courses, review, texts, /admin) nests in this one parent.
+    app.register_blueprint(staff_area())
     # Twilio's webhooks prove themselves with a signature, not a CSRF token.
     csrf.exempt(sms_bp)
     app.register_blueprint(sms_bp, url_prefix="/sms")
-    app.register_blueprint(texts_bp, url_prefix="/desk/texts")
-    app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     # The JSON API is stateless (no cookies), so CSRF tokens do not apply to it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

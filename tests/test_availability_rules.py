@@ -568,7 +568,8 @@ def test_nine_to_five_on_a_dst_day_still_runs_nine_to_five_local(tz, day):
     assert slots[-1].blocked_until == at(day, 17, tz=tz)
 
 
-def test_block_starting_inside_the_spring_forward_gap_begins_at_the_first_real_instant():
+def test_block_starting_inside_the_spring_forward_gap_moves_forward_by_the_gap():
+    # One rule for every wall time (clinic.localtime): 02:30 that night is 03:30 EDT.
     gap_start = (WorkingBlock(6, time(2, 30), time(4)),)
 
     slots = find_slots(
@@ -579,11 +580,11 @@ def test_block_starting_inside_the_spring_forward_gap_begins_at_the_first_real_i
         practitioners=[practitioner(working=gap_start)],
     )
 
-    assert slots[0].start == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 03:00 EDT
-    assert local_starts(slots, tz=NEW_YORK) == all_quarter_hours("03:00", "03:45")
+    assert slots[0].start == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)  # 03:30 EDT
+    assert local_starts(slots, tz=NEW_YORK) == all_quarter_hours("03:30", "03:45")
 
 
-def test_block_entirely_inside_the_spring_forward_gap_offers_nothing():
+def test_block_entirely_inside_the_spring_forward_gap_moves_forward_with_it():
     lost_hour = (WorkingBlock(6, time(2, 0), time(2, 45)),)
 
     slots = find_slots(
@@ -594,7 +595,8 @@ def test_block_entirely_inside_the_spring_forward_gap_offers_nothing():
         practitioners=[practitioner(working=lost_hour)],
     )
 
-    assert slots == []
+    # 02:00-02:45 read forward by the gap is 03:00-03:45 EDT.
+    assert local_starts(slots, tz=NEW_YORK) == all_quarter_hours("03:00", "03:30")
 
 
 def test_ambiguous_block_start_uses_the_first_occurrence():

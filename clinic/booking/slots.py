@@ -6,6 +6,8 @@ so the rules can be tested without an app, a database or a clock.
 Working hours are wall-clock times in the location's zone, while busy time, closures and the
 returned slots are absolute instants. Candidate starts are laid out in absolute time from each
 working block's real start, so days with a daylight-saving change get their true 23 or 25 hours.
+Wall time becomes UTC through clinic.localtime: a working block covers the instants whose clock
+reading falls inside it, so a block starting in a spring-forward gap begins at the change.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from clinic import localtime
 
 __all__ = [
     "BookingPolicy",
@@ -197,9 +201,7 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> Interval:
 
     The interval is 23 or 25 hours long on daylight-saving change days.
     """
-    return Interval(
-        _local_to_utc(day, time(0), tz), _local_to_utc(day + timedelta(days=1), time(0), tz)
-    )
+    return Interval(*localtime.day_bounds(day, tz))
 
 
 class _Timeline:
@@ -252,9 +254,9 @@ def _working_intervals(
     for day in days:
         for block in by_weekday.get(day.weekday(), ()):
             end_day = day + timedelta(days=1) if block.end == time(0) else day
-            start = _local_to_utc(day, block.start, tz)
-            end = _local_to_utc(end_day, block.end, tz)
-            # A block lying wholly inside a spring-forward gap has no real time at all.
+            # The one rule of clinic.localtime: a bound the clocks skip moves forward by the gap.
+            start = localtime.to_utc(day, block.start, tz)
+            end = localtime.to_utc(end_day, block.end, tz)
             if start < end:
                 intervals.append(Interval(start, end))
     return intervals
@@ -285,39 +287,8 @@ def _steps_until(origin: datetime, target: datetime, step: timedelta) -> int:
     return -((origin - target) // step)
 
 
-def _local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall-clock time.
-
-    An ambiguous time (fall-back) resolves to its first occurrence. A time that does not exist
-    (spring-forward) moves to the first real instant after the gap: the transition itself.
-    """
-    first = datetime.combine(day, wall.replace(fold=0), tzinfo=tz).astimezone(UTC)
-    naive = datetime.combine(day, wall.replace(fold=0))
-    if first.astimezone(tz).replace(tzinfo=None) == naive:
-        return first
-    # Inside a gap, fold=1 reads the wall time with the offset in force after the change, which
-    # lands before the transition, and fold=0 with the earlier offset, which lands after it.
-    before = datetime.combine(day, wall.replace(fold=1), tzinfo=tz).astimezone(UTC)
-    return _transition_between(before, first, tz)
-
-
-def _transition_between(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant in ``(before, after]`` whose UTC offset differs from ``before``'s."""
-    old_offset = before.astimezone(tz).utcoffset()
-    while after - before > _RESOLUTION:
-        middle = before + (after - before) / 2
-        if middle.astimezone(tz).utcoffset() == old_offset:
-            before = middle
-        else:
-            after = middle
-    return after
-
-
-_RESOLUTION = timedelta(microseconds=1)
-
-
 def _local_date(instant: datetime, tz: ZoneInfo) -> date:
-    return instant.astimezone(tz).date()
+    return localtime.local_date(instant, tz)
 
 
 def _require_aware(value: datetime, name: str) -> datetime:

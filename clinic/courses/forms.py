@@ -5,13 +5,14 @@ Staff type local dates and times; they become aware UTC here, in the clinic's zo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, TimeField
 from wtforms.validators import InputRequired, ValidationError
 
+from clinic import localtime
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.courses.plan import TEMPLATES, templates_for
@@ -29,14 +30,13 @@ def local_start(day: date, wall: time, tz: ZoneInfo) -> datetime:
     A time that happens twice (autumn back) is read as the first of the two, the one a diary
     shows first.
     """
-    local = datetime.combine(day, wall.replace(second=0, microsecond=0), tzinfo=tz)
-    roundtrip = local.astimezone(UTC).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != local.replace(tzinfo=None):
+    wall = wall.replace(second=0, microsecond=0)
+    if not localtime.exists(day, wall, tz):
         raise ValueError(
             f"{wall:%H:%M} does not exist on {day.day} {day:%B %Y}: the clocks go forward "
             "that night. Choose another time."
         )
-    return local.replace(fold=0).astimezone(UTC)
+    return localtime.to_utc(day, wall, tz)
 
 
 def _today() -> date:

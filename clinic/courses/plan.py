@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from clinic.localtime import to_utc
+
 
 @dataclass(frozen=True)
 class CourseTemplate:
@@ -50,13 +52,16 @@ def template(key: str) -> CourseTemplate:
 def series_starts(
     first: datetime, interval_days: int, sessions: int, tz: ZoneInfo
 ) -> list[datetime]:
-    """Session starts at the same local wall-clock time every interval, across DST changes."""
+    """Session starts at the same local wall-clock time every interval, across DST changes.
+
+    A session whose time the clocks skip that night moves forward by the gap (clinic.localtime).
+    """
     local_first = first.astimezone(tz)
     wall = time(local_first.hour, local_first.minute)
     starts = []
     for number in range(sessions):
         day: date = local_first.date() + timedelta(days=interval_days * number)
-        starts.append(_local_instant(day, wall, tz))
+        starts.append(to_utc(day, wall, tz))
     return starts
 
 
@@ -71,14 +76,5 @@ def shift_later(
     shifted = list(starts)
     for index in range(moved_index, len(starts)):
         day = starts[index].astimezone(tz).date() + day_shift
-        shifted[index] = _local_instant(day, wall, tz)
+        shifted[index] = to_utc(day, wall, tz)
     return shifted
-
-
-def _local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    local = datetime.combine(day, wall, tzinfo=tz)
-    # A wall time inside a spring-forward gap does not exist: take the same time an hour later.
-    roundtrip = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != local.replace(tzinfo=None):
-        local = datetime.combine(day, wall, tzinfo=tz) + timedelta(hours=1)
-    return local.astimezone(ZoneInfo("UTC"))

@@ -10,20 +10,14 @@ from clinic.courses import queries
 from clinic.courses import services as course_services
 from clinic.courses.forms import CourseForm, MoveForm
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
-from clinic.staff.auth import roles_required
-from clinic.staff.forms import keep_private, record_id, refuse_impossible_ids
-from clinic.staff.models import Role
+from clinic.staff.forms import record_id
 from clinic.web.formatting import format_when
 
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("courses", __name__)
-bp.url_value_preprocessor(refuse_impossible_ids)
-bp.after_request(keep_private)
-
-any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@any_staff
 def new():
     patient = queries.patient(record_id(request.args.get("patient"), "patient"))
     form = CourseForm(services=queries.treatments(), practitioners=queries.practitioners())
@@ -65,13 +59,11 @@ def new():
 
 
 @bp.get("/<int:course_id>")
-@any_staff
 def course(course_id: int):
     return _course_page(course_id)
 
 
 @bp.post("/<int:course_id>/sessions/<int:appointment_id>/move")
-@any_staff
 def move(course_id: int, appointment_id: int):
     session = queries.course_session(course_id, appointment_id)
     form = MoveForm(prefix=f"move-{session.id}")

@@ -15,7 +15,7 @@ import random
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from clinic import localtime
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.booking.services import (
     BookingRequest,
@@ -377,8 +378,7 @@ def _fill_past_day(
     for block in practitioner.working_hours:
         if block.weekday != day.weekday():
             continue
-        start = _local(day, block.start_time, diary.tz)
-        block_end = _local(day, block.end_time, diary.tz)
+        start, block_end = working_span(day, block.start_time, block.end_time, diary.tz)
         while start < min(block_end, cutoff):
             if rng.random() < 0.5:  # free half hours: the diary was never quite full
                 start += 2 * step
@@ -679,8 +679,12 @@ def _is_off(off: list[TimeOff], practitioner_id: int, start: datetime, until: da
     )
 
 
-def _local(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+def working_span(day: date, start: time, end: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Where working hours from ``start`` to ``end`` on ``day`` begin and end, read as the
+    availability engine reads them (clinic.localtime's stretch rule; an end of 00:00 is the
+    midnight ending the day)."""
+    end_day = day + timedelta(days=1) if end == time(0) else day
+    return localtime.to_utc(day, start, tz), localtime.to_utc(end_day, end, tz)
 
 
 # --- bank holidays -------------------------------------------------------------------------

@@ -11,14 +11,13 @@ from clinic.screening import queries
 from clinic.screening import services as screening_services
 from clinic.screening.forms import DeclineForm
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
+from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
 from clinic.visits.lifecycle import Event
 from clinic.web.formatting import format_when
 
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("review", __name__)
-bp.url_value_preprocessor(refuse_impossible_ids)
-bp.after_request(keep_private)
 
 reviewers_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
 

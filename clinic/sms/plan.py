@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from clinic.localtime import to_utc
 from clinic.sms.kinds import Kind
 
 
@@ -67,12 +68,8 @@ def next_opening(moment: datetime, tz: ZoneInfo, policy: CarePolicy) -> datetime
 
 
 def _local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    candidate = datetime.combine(day, wall, tzinfo=tz)
-    utc = candidate.astimezone(ZoneInfo("UTC"))
-    if utc.astimezone(tz).replace(tzinfo=None) != candidate.replace(tzinfo=None):
-        # The wall time does not exist that day (clocks went forward): take the first real one.
-        utc = (candidate + timedelta(hours=1)).astimezone(ZoneInfo("UTC"))
-    return utc
+    # One rule for the whole app: a skipped wall time moves forward by the gap.
+    return to_utc(day, wall, tz)
 
 
 def _scheduled(kind: Kind, due: datetime, lifetime: timedelta, tz, policy) -> PlannedText:

@@ -9,13 +9,11 @@ from clinic.errors import ValidationFailed
 from clinic.sms import queries, staff_services
 from clinic.sms.forms import ActionForm, TemplateForm
 from clinic.staff.auth import roles_required, safe_next
-from clinic.staff.forms import refuse_impossible_ids
 from clinic.staff.models import Role
 
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("texts", __name__)
-bp.url_value_preprocessor(refuse_impossible_ids)
 
-any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
 admins_only = roles_required(Role.ADMIN)
 
 
@@ -31,19 +29,16 @@ def _back(form: ActionForm, endpoint: str):
 
 # "/desk/texts" itself: the alerts are what matters most.
 @bp.get("")
-@any_staff
 def index():
     return redirect(url_for(".alerts"))
 
 
 @bp.get("/alerts")
-@any_staff
 def alerts():
     return _page("texts/alerts.html", queue=queries.alerts_queue())
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
-@any_staff
 def acknowledge(alert_id: int):
     form = ActionForm()  # the CSRF token was checked before the view ran
     alert = staff_services.acknowledge_alert(alert_id, current_user._get_current_object())
@@ -55,13 +50,11 @@ def acknowledge(alert_id: int):
 
 
 @bp.get("/inbox")
-@any_staff
 def inbox():
     return _page("texts/inbox.html", inbox=queries.inbox())
 
 
 @bp.post("/inbox/<int:inbound_id>/handled")
-@any_staff
 def handled(inbound_id: int):
     form = ActionForm()
     reply = staff_services.mark_handled(inbound_id, current_user._get_current_object())
@@ -73,13 +66,11 @@ def handled(inbound_id: int):
 
 
 @bp.get("/patients/<int:patient_id>")
-@any_staff
 def patient(patient_id: int):
     return _page("texts/patient.html", thread=queries.thread(patient_id))
 
 
 @bp.get("/templates")
-@any_staff
 def templates():
     return _templates_page()
 

@@ -14,12 +14,25 @@ from clinic.staff.models import Role
 
 
 def init(manager: LoginManager) -> None:
-    manager.login_view = "staff.login"
+    manager.login_view = "staff.account.login"
     manager.login_message = "Please sign in to see that page."
     manager.login_message_category = "info"
     # A session cookie replayed from another address or browser is dropped, not honoured.
     manager.session_protection = "strong"
     manager.user_loader(services.active_staff)
+
+
+def public_page(view: Callable) -> Callable:
+    """Mark a staff-area view that signed-out visitors may open (sign-in, sign-out).
+
+    Every other view nested in the staff area is for signed-in staff only.
+    """
+    view.public_page = True
+    return view
+
+
+def is_public_page(view: Callable | None) -> bool:
+    return getattr(view, "public_page", False)
 
 
 def roles_required(*roles: str) -> Callable:

@@ -12,13 +12,14 @@ from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
 from clinic.staff import auth, queries, services
-from clinic.staff.auth import roles_required, safe_next
-from clinic.staff.forms import LoginForm, keep_private
+from clinic.staff.auth import public_page, safe_next
+from clinic.staff.forms import LoginForm
 from clinic.staff.models import Role
 
-bp = Blueprint("staff", __name__)
-bp.record_once(lambda _state: auth.init(login_manager))
-bp.after_request(keep_private)
+# Both nest in the staff area (clinic/staff/area.py), which checks who is signed in.
+account_bp = Blueprint("account", __name__)
+account_bp.record_once(lambda _state: auth.init(login_manager))
+desk_bp = Blueprint("desk", __name__)
 
 LOGIN_FAILED = "Email or password is not right."
 TOO_MANY_ATTEMPTS = (
@@ -37,7 +38,8 @@ def _login_limit_off() -> bool:
     return not current_app.config["LOGIN_RATE_LIMIT"]
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@account_bp.route("/login", methods=["GET", "POST"])
+@public_page
 @limiter.limit(
     _login_limit,
     methods=["POST"],
@@ -47,27 +49,27 @@ def _login_limit_off() -> bool:
 def login():
     next_path = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_path or url_for("staff.desk"))
+        return redirect(next_path or url_for("staff.desk.index"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(next_path or url_for("staff.desk"))
+            return redirect(next_path or url_for("staff.desk.index"))
         error = LOGIN_FAILED
     return render_template("staff/login.html", form=form, error=error, next_path=next_path)
 
 
-@bp.post("/logout")
+@account_bp.post("/logout")
+@public_page
 def logout():
     logout_user()
-    return redirect(url_for("staff.login"))
+    return redirect(url_for(".login"))
 
 
-@bp.get("/desk")
-@roles_required(Role.ADMIN, Role.DESK, Role.PRACTITIONER)
-def desk():
+@desk_bp.get("/desk")
+def index():
     today = utcnow().astimezone(clinic_timezone()).date()
     day = _requested_day(request.args.get("day"), today)
     unreviewed = queries.unreviewed_soon()

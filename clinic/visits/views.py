@@ -10,7 +10,7 @@ from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
 from clinic.screening.questions import Outcome
 from clinic.staff.auth import roles_required
-from clinic.staff.forms import ButtonForm, keep_private, refuse_impossible_ids
+from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
 from clinic.visits import desk, queries
 from clinic.visits import services as visit_services
@@ -21,11 +21,9 @@ from clinic.visits.forms import (
     rescreen_form,
 )
 
+# Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("visits", __name__)
-bp.url_value_preprocessor(refuse_impossible_ids)
-bp.after_request(keep_private)
 
-any_staff = roles_required(Role.DESK, Role.PRACTITIONER, Role.ADMIN)
 practitioners_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
 
 RESCREEN_RESULTS = {
@@ -48,13 +46,11 @@ RESCREEN_RESULTS = {
 
 
 @bp.get("/<int:appointment_id>")
-@any_staff
 def visit(appointment_id: int):
     return _visit_page(appointment_id)
 
 
 @bp.post("/<int:appointment_id>/check-in")
-@any_staff
 def check_in(appointment_id: int):
     form = CheckInForm()
     if not form.validate_on_submit():
@@ -72,7 +68,6 @@ def check_in(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/rescreen")
-@any_staff
 def rescreen(appointment_id: int):
     form = rescreen_form(queries.visit(appointment_id).questions)
     if not form.validate_on_submit():
@@ -90,7 +85,6 @@ def rescreen(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/consent")
-@any_staff
 def consent(appointment_id: int):
     form = DeskConsentForm()
     if not form.validate_on_submit():
@@ -132,7 +126,6 @@ def complete(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/finish")
-@any_staff
 def finish(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -145,7 +138,6 @@ def finish(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/no-show")
-@any_staff
 def no_show(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -158,7 +150,6 @@ def no_show(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/undo-check-in")
-@any_staff
 def undo_check_in(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -171,7 +162,6 @@ def undo_check_in(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/undo-no-show")
-@any_staff
 def undo_no_show(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -184,7 +174,6 @@ def undo_no_show(appointment_id: int):
 
 
 @bp.get("/consents/<int:signed_id>")
-@any_staff
 def consent_record(signed_id: int):
     return render_template("visits/consent_record.html", record=queries.consent_record(signed_id))
 

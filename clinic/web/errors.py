@@ -1,10 +1,13 @@
-"""Every error answers in the caller's language: JSON under /api/, a page elsewhere."""
+"""Every error answers in the caller's language: JSON under /api/, a page elsewhere.
+
+Under a staff address the page uses the staff layout (and the staff area adds no-store).
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -38,30 +41,32 @@ def json_error(status: int, code: str, message: str, **extra):
     return jsonify(body), status
 
 
+def error_page(status: int, title: str, message: str):
+    # The staff area (clinic/staff/area.py) registers which requests are its own; this layer
+    # sits below the features and does not import it.
+    is_staff_request = current_app.extensions.get("staff_request", lambda: False)
+    template = "staff/error.html" if is_staff_request() else "error.html"
+    return render_template(template, status=status, title=title, message=message), status
+
+
 def _http_error(exc: HTTPException):
     status = exc.code or 500
     if wants_json():
         return json_error(status, _CODES.get(status, "error"), exc.description or exc.name)
-    return (
-        render_template("error.html", status=status, title=exc.name, message=exc.description),
-        status,
-    )
+    return error_page(status, exc.name, exc.description)
 
 
 def _csrf_error(exc: CSRFError):
     message = (
         "This form has expired or was sent from elsewhere. Please go back, reload and try again."
     )
-    return render_template("error.html", status=400, title="Form expired", message=message), 400
+    return error_page(400, "Form expired", message)
 
 
 def _domain_error(exc: DomainError):
     if wants_json():
         return json_error(exc.status, exc.code, exc.message, **exc.details)
-    return (
-        render_template("error.html", status=exc.status, title="Sorry", message=exc.message),
-        exc.status,
-    )
+    return error_page(exc.status, "Sorry", exc.message)
 
 
 def _unexpected(exc: Exception):
