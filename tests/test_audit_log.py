@@ -390,7 +390,12 @@ def test_admin_sees_events_newest_first_in_the_clinics_time(admin, clock):
     response = admin.get("/admin/audit")
 
     assert response.status_code == 200
-    assert shown_actions(response) == ["visit.cancel", "visit.no_show", "visit.book"]
+    assert shown_actions(response) == [
+        "visit.cancel",
+        "visit.no_show",
+        "consent.signed",
+        "visit.book",
+    ]
     text = page_text(response)
     assert "Wednesday 1 July 2026 at 10:00" in text
     assert "Jo Desk (desk)" in text
@@ -445,14 +450,24 @@ def test_filter_by_patient_number(admin):
     ada, _bo, _jo, _pat = two_patients_and_two_staff()
     response = admin.get(f"/admin/audit?patient={ada.patient_id}")
     assert response.status_code == 200
-    assert sorted(shown_actions(response)) == ["session.recorded", "visit.book", "visit.check_in"]
+    assert sorted(shown_actions(response)) == [
+        "consent.signed",
+        "session.recorded",
+        "visit.book",
+        "visit.check_in",
+    ]
     assert f"Ada Lovelace (patient #{ada.patient_id})" in page_text(response)
 
 
 def test_filter_by_part_of_the_patients_name_in_any_case(admin):
     two_patients_and_two_staff()
     response = admin.get("/admin/audit?name=CHEN")
-    assert sorted(shown_actions(response)) == ["visit.book", "visit.cancel", "visit.no_show"]
+    assert sorted(shown_actions(response)) == [
+        "consent.signed",
+        "visit.book",
+        "visit.cancel",
+        "visit.no_show",
+    ]
     # LIKE wildcards are searched for, not obeyed.
     assert shown_actions(admin.get("/admin/audit?name=%25")) == []
 
@@ -531,5 +546,10 @@ def test_the_page_works_on_postgresql(pg_app, clock):
     sign_in(client, email="admin@example.com")
     response = client.get("/admin/audit?name=chen")
     assert response.status_code == 200
-    assert sorted(shown_actions(response)) == ["visit.book", "visit.cancel", "visit.no_show"]
+    assert sorted(shown_actions(response)) == [
+        "consent.signed",
+        "visit.book",
+        "visit.cancel",
+        "visit.no_show",
+    ]
     assert client.get("/admin/audit?patient=abc").status_code == 400

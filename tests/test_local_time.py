@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from clinic.sms.plan import CarePolicy, next_opening
 
 from clinic import localtime
 from clinic.booking.slots import (
@@ -27,6 +26,7 @@ from clinic.courses.forms import local_start
 from clinic.courses.plan import series_starts, shift_later
 from clinic.demo.seed import working_span
 from clinic.localtime import day_bounds, exists, naive_to_utc, to_utc
+from clinic.sms.plan import CarePolicy, next_opening
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

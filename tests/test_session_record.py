@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from clinic.booking.models import AppointmentStatus
@@ -36,8 +37,12 @@ def practitioner(app, signed_in):
 
 
 def checked_in(slug="microneedling"):
+    """Checked in on the day, and the session since begun: it can be recorded now."""
     appointment = make_booking(slug, TUESDAY_10)
+    clock = current_app.extensions["clock"]
+    clock.set(TUESDAY_10 - timedelta(minutes=10))
     visits.check_in(appointment.id, changes_since_last_visit=False)
+    clock.set(TUESDAY_10 + timedelta(minutes=45))
     return appointment
 
 
@@ -131,17 +136,42 @@ def test_every_field_is_checked(practitioner, changes, message):
 
 
 @pytest.mark.parametrize(("depth", "stored"), [("0.25", 0.25), ("2.5", 2.5), ("2.50", 2.5)])
-def test_the_edge_depths_are_accepted(practitioner, depth, stored):
+def test_the_edge_depths_are_accepted_when_confirmed_with_a_reason(practitioner, depth, stored):
     appointment = checked_in()
-    assert complete(practitioner, appointment, needle_depth_mm=depth).status_code == 303
+    confirmed = {"depth_confirmed": "y", "depth_reason": "thin skin at the hairline"}
+    response = complete(practitioner, appointment, needle_depth_mm=depth, **confirmed)
+    assert response.status_code == 303
     assert stored_record().needle_depth_mm == stored
+    assert stored_record().depth_override_reason == "thin skin at the hairline"
+
+
+@pytest.mark.parametrize("depth", ["0.25", "0.4", "1.6", "2.5"])
+def test_a_depth_outside_the_clinics_range_needs_a_confirmation_and_a_reason(practitioner, depth):
+    appointment = checked_in()
+    response = complete(practitioner, appointment, needle_depth_mm=depth)
+    assert response.status_code == 422
+    page = text(response)
+    assert "outside the clinic's usual 0.5-1.5 mm" in page
+    assert "Say why this depth was used." in page
+    assert stored_record() is None
+    # Ticking the box without a reason is not enough either.
+    response = complete(practitioner, appointment, needle_depth_mm=depth, depth_confirmed="y")
+    assert response.status_code == 422 and stored_record() is None
+
+
+def test_an_add_on_the_screening_did_not_cover_is_refused(practitioner):
+    appointment = checked_in()  # microneedling: the plasma questions were never asked
+    response = complete(practitioner, appointment, add_ons=["prp"], prp_kit_lot="PK-1")
+    assert response.status_code == 422
+    assert "did not ask the questions for PRP" in text(response)
+    assert stored_record() is None
 
 
 def test_a_visit_that_is_not_checked_in_cannot_be_completed(practitioner):
     appointment = make_booking("microneedling", TUESDAY_10)
     response = complete(practitioner, appointment)
     assert response.status_code == 409
-    assert "Check the patient in before completing the session." in text(response)
+    assert "This visit is booked, so you cannot complete it." in text(response)
     assert stored_record() is None
     assert status_of(appointment) == AppointmentStatus.BOOKED
 

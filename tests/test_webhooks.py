@@ -434,7 +434,7 @@ def test_the_answer_to_c_names_the_visit_it_confirmed(client, clinic):
     db.session.refresh(later)
     assert later.status == AppointmentStatus.CONFIRMED
     dispatch_pass()
-    [answer] = [body for _sid, _to, body in get_sender().sent if "is confirmed" in body]
+    [answer] = [body for _sid, _to, body in get_sender().sent if "thank you, your visit" in body]
     assert "Wednesday 4 March at 11:00 is confirmed" in answer
 
 
