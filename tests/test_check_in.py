@@ -385,3 +385,27 @@ def test_a_cancelled_visit_cannot_be_screened_again_at_the_desk(desk):
     before = db.session.scalar(select(func.count()).select_from(Screening))
     rescreen(desk, appointment)
     assert db.session.scalar(select(func.count()).select_from(Screening)) == before
+
+
+def test_a_check_in_made_by_mistake_is_undone_on_the_day_only(desk, clock):
+    appointment = make_booking("microneedling", TUESDAY_10)
+    assert check_in(desk, appointment).status_code == 303
+    assert "Undo the check-in" in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert post(desk, appointment, "undo-check-in", {}).status_code == 303
+    assert status_of(appointment) == AppointmentStatus.BOOKED
+    assert check_in(desk, appointment).status_code == 303
+    clock.set(TUESDAY_10 + timedelta(days=1))
+    response = post(desk, appointment, "undo-check-in", {})
+    assert response.status_code == 409
+    assert "only on the day of the visit" in text(response)
+    assert status_of(appointment) == AppointmentStatus.CHECKED_IN
+
+
+def test_check_in_opens_on_the_day_of_the_visit(desk, clock):
+    appointment = make_booking("microneedling", TUESDAY_10 + timedelta(days=2))
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Check-in opens on the day of the visit" in page
+    response = post(desk, appointment, "check-in", {"changes": "no"})
+    assert response.status_code == 409
+    assert "only on the day of the visit" in text(response)
+    assert status_of(appointment) == AppointmentStatus.BOOKED

@@ -19,7 +19,7 @@ from clinic.sms.dispatch import claim_batch, dispatch_pass
 from clinic.sms.hooks import VisitDetails
 from clinic.sms.inbound import status_report
 from clinic.sms.kinds import Kind
-from clinic.sms.models import OPEN_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
+from clinic.sms.models import UNSENT_STATUSES, AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import ConsoleSender, TwilioSender, get_sender
 from clinic.sms.wording import OPT_OUT_LINE
 from clinic.visits import services as visits
@@ -97,7 +97,7 @@ def settle(clock, kind: Kind, *, step=timedelta(minutes=1), passes=200) -> int:
     """Run passes, the clock moving on between them, until no text of ``kind`` is open."""
     for done in range(1, passes + 1):
         dispatch_pass()
-        if not any(r.status in OPEN_STATUSES for r in texts(kind)):
+        if not any(r.status in UNSENT_STATUSES for r in texts(kind)):
             return done
         clock.advance(step)
     raise AssertionError(f"{kind} texts still open after {passes} passes")

@@ -38,7 +38,7 @@ STATUS_RANK = {
     TextStatus.SKIPPED: 5,
     TextStatus.CANCELLED: 5,
 }
-OPEN_STATUSES = (TextStatus.PENDING, TextStatus.SENDING)
+UNSENT_STATUSES = (TextStatus.PENDING, TextStatus.SENDING)
 
 
 class OutboundText(db.Model):

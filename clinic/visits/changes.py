@@ -66,24 +66,22 @@ def apply(
 def check(visit, event: Event, by: Actor) -> None:
     """Refuse early, before any other work, what ``apply`` would refuse now."""
     try:
-        lifecycle.decide(
-            visit.status,
-            event,
-            by.kind,
-            now=utcnow(),
-            start=visit.start_at,
-            tz=visit.timezone,
-            needles=bool(visit.needles),
-            change_window=change_window(),
-            previous=visit.undo_status,
-        )
+        _decide(visit, event, by.kind)
     except TransitionRefused as exc:
         raise refused(exc) from exc
 
 
 def permitted(visit, event: Event, kind: ActorKind) -> bool:
     """Whether a button for this event makes sense now (pages ask; services still decide)."""
-    return lifecycle.permits(
+    try:
+        _decide(visit, event, kind)
+    except TransitionRefused:
+        return False
+    return True
+
+
+def _decide(visit, event: Event, kind: ActorKind):
+    return lifecycle.decide(
         visit.status,
         event,
         kind,
