@@ -309,3 +309,18 @@ def test_a_session_of_another_course_is_not_found_here(desk, course):
     assert response.status_code == 404
     assert desk.get("/desk/courses/999").status_code == 404
     assert desk.get("/desk/courses/99999999999999999999").status_code == 404
+
+
+def test_the_desk_is_offered_only_the_plans_of_the_chosen_treatment(desk, patient):
+    path = f"/desk/courses/new?patient={patient.id}&service=microneedling-steroid"
+    page = desk.get(path).get_data(as_text=True)
+    offered = re.findall(r'<option[^>]*value="([a-z0-9-]+-\d+)"', page)
+    assert offered == ["three-weekly-3"]
+    # Before a treatment is chosen, each one's plans stand under its own name.
+    page = desk.get(f"/desk/courses/new?patient={patient.id}").get_data(as_text=True)
+    assert '<optgroup label="Microneedling for patchy hair loss">' in page
+    # A plan studied with another treatment is refused, and nothing is booked.
+    response = book_course(desk, patient.id, service="microneedling", template="three-weekly-3")
+    assert response.status_code == 422
+    assert "Choose one of the course plans." in text(response)
+    assert the_course() is None

@@ -88,14 +88,15 @@ class CourseForm(_LocalStart, FlaskForm):
         invalid_choice_message="Choose a practitioner, or anyone free.",
     )
 
-    def __init__(self, *args, services=(), practitioners=(), **kwargs):
+    def __init__(self, *args, services=(), practitioners=(), chosen_service=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.service.choices = [SelectChoice(service.slug, service.name) for service in services]
-        # Each treatment's own plans, grouped under its name; a plan another treatment was
-        # studied with is not offered (the course service refuses it too).
+        # Only the plans studied with the chosen treatment; before one is chosen, each
+        # treatment's plans grouped under its name. The course service refuses a mismatch too.
+        offered = [s for s in services if s.slug == chosen_service] or list(services)
         self.template.choices = {
             service.name: [SelectChoice(p.key, p.label) for p in templates_for(service.slug)]
-            for service in services
+            for service in offered
             if templates_for(service.slug)
         } or [SelectChoice(plan.key, plan.label) for plan in TEMPLATES]
         self.practitioner.choices = [SelectChoice("", "Whoever is free")] + [

@@ -20,7 +20,11 @@ bp = Blueprint("courses", __name__)
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     patient = queries.patient(record_id(request.args.get("patient"), "patient"))
-    form = CourseForm(services=queries.treatments(), practitioners=queries.practitioners())
+    form = CourseForm(
+        services=queries.treatments(),
+        practitioners=queries.practitioners(),
+        chosen_service=request.values.get("service"),
+    )
     if request.method == "GET" and request.args.get("service"):
         form.service.data = request.args["service"]
 
