@@ -365,6 +365,18 @@ SCHEMAS: dict = {
                 "properties": {
                     "error": {"const": "change_not_allowed"},
                     "phone": {"type": "string", "description": "The clinic's phone number."},
+                    "refusal": {
+                        "enum": [
+                            "wrong_state",
+                            "actor_not_permitted",
+                            "too_early",
+                            "too_late",
+                            "not_visit_day",
+                        ],
+                        "description": "Why the visit lifecycle refused the change.",
+                    },
+                    "event": {"type": "string", "description": "The change asked for."},
+                    "visit_status": {"type": "string", "description": "The visit's status."},
                 },
             },
         ]

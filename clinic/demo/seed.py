@@ -25,6 +25,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from clinic import localtime
+from clinic.actors import Actor
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.booking.services import (
     BookingRequest,
@@ -276,9 +277,11 @@ def seed_demo(password: str) -> Summary:
         _book_for_review(rng, diary, services[slug], yes, window, patients)
     # Every four weeks, six sessions: the plan studied with plasma.
     _book_course(rng, diary, services["microneedling-prp"], patients, accounts[Role.DESK])
+    # Phone bookings are the demo desk account's, in the audit log as everywhere else.
+    desk = Actor.staff(accounts[Role.DESK])
     for day in _days(today, today + timedelta(days=FUTURE_DAYS)):
         for _ in range(_bookings_wanted(rng, (day - today).days)):
-            _book_future(rng, diary, day, services, patients)
+            _book_future(rng, diary, day, services, patients, desk)
 
     return Summary(
         location_name=location.name,
@@ -642,7 +645,7 @@ def _bookings_wanted(rng: random.Random, days_ahead: int) -> int:
     return rng.randint(2, 6)
 
 
-def _book_future(rng, diary: _Diary, day: date, services, patients) -> None:
+def _book_future(rng, diary: _Diary, day: date, services, patients, desk: Actor) -> None:
     slugs = list(SERVICE_WEIGHTS)
     service = services[rng.choices(slugs, [SERVICE_WEIGHTS[s] for s in slugs])[0]]
     slots = find_slots(service, day, day)
@@ -662,12 +665,12 @@ def _book_future(rng, diary: _Diary, day: date, services, patients) -> None:
         source=BookingSource.DESK,
     )
     try:
-        appointment = book(request)
+        appointment = book(request, by=desk)
     except (SlotUnavailable, ValidationFailed):
         return  # the diary moved on since the slots were read; the demo needs no retry
     diary.record(index, slot.start, slot.room_id, slot.blocked_until, service.needles)
     if rng.random() < 0.06:
-        cancel(appointment, reason=rng.choice(CANCEL_REASONS), by_patient=False)
+        cancel(appointment, reason=rng.choice(CANCEL_REASONS), by=desk)
 
 
 def _is_off(off: list[TimeOff], practitioner_id: int, start: datetime, until: datetime) -> bool:

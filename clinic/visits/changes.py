@@ -30,7 +30,7 @@ def refused(exc: TransitionRefused) -> ChangeNotAllowed:
         details={
             "refusal": exc.refusal.value,
             "event": exc.event.value,
-            "status": exc.state.value if exc.state is not None else None,
+            "visit_status": exc.state.value if exc.state is not None else None,
         },
     )
 

@@ -76,6 +76,8 @@ def forget_free_times(change: Change) -> None:
 def record_in_audit_log(change: Change) -> None:
     """One append-only row per transition: who, from where, what changed (never answers)."""
     visit = change.visit
+    if visit.id is None:
+        db.session.flush()  # a new visit: its id names it in the log
     audit.record(
         change.by,
         f"visit.{change.event.value}",
