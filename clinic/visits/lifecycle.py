@@ -426,7 +426,9 @@ def transition(
             put(stamp, now)
         if after is State.CANCELLED and before != after:
             put("cancel_reason", (reason or "").strip()[:300])
-        if event in _CALENDAR_EVENTS and before is not None:
+        # The calendar file changes only when what it shows does: the status or the time.
+        shown = {"status", "start_at", "end_at"} & set(fields)
+        if event in _CALENDAR_EVENTS and before is not None and shown:
             put("ics_sequence", (getattr(visit, "ics_sequence", 0) or 0) + 1)
         if before is None:
             put("ics_sequence", 0)
