@@ -7,8 +7,8 @@ skipped, not sent stale.
 
 Before a visit that needles, pre-care advice goes 7 and 3 days ahead; booked later than that, the
 advice it missed goes at once, right after the confirmation (PRECARE_NOW). The 48-hour reminder
-keeps only the day-before advice (clean dry hair), so each piece of advice is said once, when it
-can still be followed.
+keeps only the day-before advice (clean dry hair, no alcohol), so each piece of advice is said
+once, when it can still be followed.
 """
 
 from __future__ import annotations
