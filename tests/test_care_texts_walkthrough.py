@@ -120,6 +120,10 @@ def test_a_visit_gets_every_text_once_each_at_its_time(app, clock, practitioner)
     assert (confirmation.status, confirmation.sent_at) == (TextStatus.SENT, clock.now())
     assert "Thursday 5 March at 10:00" in confirmation.body
     assert confirmation.body.endswith("Reply STOP to opt out.")
+    # Booked three days ahead: the pre-care advice goes with it, not a week before.
+    advice = text(appointment, Kind.PRECARE_NOW)
+    assert (advice.status, advice.sent_at) == (TextStatus.SENT, clock.now())
+    assert "retinol or acid skin products" in advice.body
 
     body = goes_at(clock, appointment, Kind.REMINDER_48H, datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
     assert "Thursday 5 March at 10:00" in body
@@ -141,10 +145,10 @@ def test_a_visit_gets_every_text_once_each_at_its_time(app, clock, practitioner)
 
     rows = texts(appointment)
     assert sorted(rows) == sorted(
-        [Kind.CONFIRMATION, Kind.REMINDER_48H, Kind.REMINDER_24H, *AFTERCARE]
+        [Kind.CONFIRMATION, Kind.PRECARE_NOW, Kind.REMINDER_48H, Kind.REMINDER_24H, *AFTERCARE]
     )
     assert all(row.status == TextStatus.SENT and row.attempts == 1 for row in rows.values())
-    assert len(sent()) == 8
+    assert len(sent()) == 9
     assert all(to == appointment.patient.phone for _sid, to, _body in sent())
 
 
@@ -163,27 +167,22 @@ def test_the_one_week_check_names_the_next_visit_when_there_is_one(app, clock, p
 # --- quiet hours ----------------------------------------------------------------------------
 
 
-def test_an_evening_sessions_two_hour_note_expires_in_quiet_hours_and_is_skipped(
-    app, clock, practitioner
-):
-    # The +2 h note is worth sending for 10 hours. Due at 20:45, it could only go at 09:00,
-    # by when it has expired (06:45): it is recorded as skipped, never sent stale.
+def test_an_evening_sessions_two_hour_note_goes_at_the_next_opening(app, clock, practitioner):
+    # Due at 21:30, in quiet hours: it goes at 09:00 the next morning, and its 10 hours of life
+    # count from there, so it is not dropped overnight.
     make_clinic(hours=(time(9), time(22)))
-    appointment = book(datetime(2026, 3, 5, 18, 0, tzinfo=UTC))
-    ended = datetime(2026, 3, 5, 18, 45, tzinfo=UTC)
+    appointment = book(datetime(2026, 3, 5, 18, 45, tzinfo=UTC))
+    ended = datetime(2026, 3, 5, 19, 30, tzinfo=UTC)
     complete_session(clock, appointment, practitioner, ended)
     note = text(appointment, Kind.AFTERCARE_2H)
     assert note.send_at == datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
-    assert note.expires_at == datetime(2026, 3, 6, 6, 45, tzinfo=UTC)
+    assert note.expires_at == datetime(2026, 3, 6, 19, 0, tzinfo=UTC)
     before = len(sent())
-    run_at(clock, datetime(2026, 3, 5, 20, 45, tzinfo=UTC))
-    report = run_at(clock, datetime(2026, 3, 6, 9, 0, tzinfo=UTC))
-    assert report.counts["skipped (expired)"] == 1
-    note = text(appointment, Kind.AFTERCARE_2H)
-    assert (note.status, note.sent_at) == (TextStatus.SKIPPED, None)
-    assert note.error_message == "expired before it could go"
+    run_at(clock, datetime(2026, 3, 5, 21, 30, tzinfo=UTC))
     assert len(sent()) == before
-    # The next one is not affected: the +24 h text goes at 18:45 the next day.
+    body = goes_at(clock, appointment, Kind.AFTERCARE_2H, datetime(2026, 3, 6, 9, 0, tzinfo=UTC))
+    assert "normal today" in body and "For 24 hours" in body
+    # The next one keeps its own time: the +24 h text goes at 19:30 the next day.
     goes_at(clock, appointment, Kind.AFTERCARE_24H, ended + timedelta(hours=24))
 
 
@@ -287,18 +286,26 @@ def test_rescheduling_moves_the_reminders_and_reminds_again_of_the_new_time(app,
     assert rows[Kind.REMINDER_48H].status == TextStatus.PENDING
     assert rows[Kind.REMINDER_48H].send_at == datetime(2026, 3, 8, 14, 0, tzinfo=UTC)
     assert rows[Kind.REMINDER_24H].send_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+    # A week ahead again: the pre-care texts are planned for the new time; the advice already
+    # given at booking is not repeated at once.
+    assert rows[Kind.PRECARE_7D].send_at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
+    assert rows[Kind.PRECARE_3D].send_at == datetime(2026, 3, 7, 14, 0, tzinfo=UTC)
+    assert rows[Kind.PRECARE_NOW].status == TextStatus.SENT
+    body = goes_at(clock, appointment, Kind.PRECARE_7D, datetime(2026, 3, 3, 14, 0, tzinfo=UTC))
+    assert "Tuesday 10 March at 14:00" in body
     # Nothing goes at the old visit's reminder time.
     before = len(sent())
     run_at(clock, datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
     run_at(clock, datetime(2026, 3, 5, 10, 0, tzinfo=UTC))
     assert len(sent()) == before
+    goes_at(clock, appointment, Kind.PRECARE_3D, datetime(2026, 3, 7, 14, 0, tzinfo=UTC))
     body = goes_at(clock, appointment, Kind.REMINDER_48H, datetime(2026, 3, 8, 14, 0, tzinfo=UTC))
     assert "Tuesday 10 March at 14:00" in body
     body = goes_at(clock, appointment, Kind.REMINDER_24H, datetime(2026, 3, 9, 14, 0, tzinfo=UTC))
     assert "Tuesday 10 March at 14:00" in body
     bodies = [b for _sid, _to, b in sent()]
     assert sum("Thursday 5 March" in b for b in bodies) == 2  # confirmation, first reminder
-    assert sum("Tuesday 10 March" in b for b in bodies) == 2
+    assert sum("Tuesday 10 March" in b for b in bodies) == 4  # two pre-care, two reminders
 
 
 def test_a_visit_moved_close_and_then_out_again_gets_its_reminders_back(app, clock):
@@ -349,7 +356,12 @@ def test_a_no_show_cancels_what_was_waiting_and_gets_no_aftercare(app, clock):
         run_at(clock, datetime(2026, 3, 5, 10, 20, tzinfo=UTC) + timedelta(hours=hours))
     assert len(sent()) == before
     assert text(appointment, Kind.REMINDER_24H).status == TextStatus.CANCELLED
-    assert set(texts(appointment)) == {Kind.CONFIRMATION, Kind.REMINDER_48H, Kind.REMINDER_24H}
+    assert set(texts(appointment)) == {
+        Kind.CONFIRMATION,
+        Kind.PRECARE_NOW,
+        Kind.REMINDER_48H,
+        Kind.REMINDER_24H,
+    }
 
 
 def test_without_consent_to_texts_every_row_is_skipped_and_nothing_is_sent(
@@ -364,7 +376,7 @@ def test_without_consent_to_texts_every_row_is_skipped_and_nothing_is_sent(
     for hours in range(0, 24 * 8, 3):
         run_at(clock, ended + timedelta(hours=hours))
     rows = texts(appointment)
-    assert len(rows) == 8
+    assert len(rows) == 9
     for row in rows.values():
         assert (row.status, row.sent_at, row.provider_sid) == (TextStatus.SKIPPED, None, None)
         assert row.error_message == "no consent to texts"

@@ -350,7 +350,8 @@ def test_saved_wording_is_what_the_next_text_says(admin, app, clock):
 
     booked(**ADA)
     dispatch_pass()
-    _sid, to, body = get_sender().sent[-1]
+    # The confirmation, then the pre-care advice that goes with a booking this close.
+    _sid, to, body = get_sender().sent[-2]
     link = re.search(r"http://clinic\.test/manage/\S+", body).group(0)
     assert to == ADA["phone"]
     assert body == (

@@ -337,7 +337,7 @@ def test_stop_ends_every_planned_text_for_everyone_on_that_number(client, clinic
             OutboundText.appointment_id == appointment.id,
             OutboundText.status == TextStatus.CANCELLED,
         )
-        assert cancelled == 3  # confirmation and both reminders
+        assert cancelled == 4  # confirmation, the advice that goes with it, both reminders
     # Someone else's texts are untouched.
     assert (
         count(
@@ -345,7 +345,7 @@ def test_stop_ends_every_planned_text_for_everyone_on_that_number(client, clinic
             OutboundText.appointment_id == other.id,
             OutboundText.status == TextStatus.PENDING,
         )
-        == 3
+        == 4
     )
     [confirmation] = replies(Kind.REPLY_OPT_OUT)
     assert confirmation.status == TextStatus.PENDING and confirmation.immediate

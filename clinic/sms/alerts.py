@@ -1,21 +1,36 @@
 """Alerts and tasks for staff: symptoms in a reply, a safety text that did not arrive, a number
-that cannot take texts. Called inside the caller's transaction."""
+that cannot take texts. Called inside the caller's transaction, except the per-pass job
+``raise_missed_safety_tasks``, which owns its own."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import exists, select
 
 from clinic.clock import utcnow
+from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.sms import outbox
 from clinic.sms.kinds import SAFETY_KINDS, Kind
-from clinic.sms.models import AlertLevel, StaffAlert
+from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
 
 KIND_NAMES = {
     Kind.INFECTION_72H: "the 72-hour warning-signs text",
     Kind.REVIEW_7D: "the one-week check text",
 }
+
+# A text in one of these will never reach the patient.
+MISSED_STATUSES = (
+    TextStatus.SKIPPED,
+    TextStatus.CANCELLED,
+    TextStatus.FAILED,
+    TextStatus.UNDELIVERED,
+)
+# How far back each pass looks: it bounds the query, and a scheduler stopped for longer than this
+# has bigger news for the desk than a two-week-old text.
+MISSED_LOOKBACK = timedelta(days=14)
 
 
 def raise_alert(
@@ -66,3 +81,57 @@ def _task_exists(outbound_id: int) -> bool:
         db.session.scalar(select(StaffAlert.id).where(StaffAlert.outbound_id == outbound_id))
         is not None
     )
+
+
+def raise_missed_safety_tasks() -> int:
+    """A "phone the patient" task for each warning-signs or one-week text that will not reach
+    the patient, once the time it was due has come: skipped (no consent, opted out, number
+    unusable, expired), cancelled (an opt-out, say), failed or undelivered. Calls are allowed
+    after STOP, so opted-out patients get one too. Run by every dispatch pass; returns how many
+    tasks it raised.
+
+    One task per text: the look-up and the inserts share one write transaction under one lock,
+    so two schedulers running at once raise it once."""
+    now = utcnow()
+    if not _missed_safety_texts(now):
+        db.session.commit()  # end the read; nothing to do
+        return 0
+    with write_transaction("sms-safety-tasks"):
+        missed = _missed_safety_texts(now)
+        for row in missed:
+            why = _why(row)
+            raise_alert(
+                AlertLevel.TASK,
+                f"Phone the patient: {KIND_NAMES[Kind(row.kind)]} will not reach them{why}.",
+                patient_id=row.patient_id,
+                outbound_id=row.id,
+            )
+    return len(missed)
+
+
+def _missed_safety_texts(now):
+    has_task = exists().where(StaffAlert.outbound_id == OutboundText.id)
+    return db.session.execute(
+        select(
+            OutboundText.id,
+            OutboundText.kind,
+            OutboundText.patient_id,
+            OutboundText.status,
+            OutboundText.error_message,
+        )
+        .where(
+            OutboundText.status.in_(MISSED_STATUSES),
+            OutboundText.send_at <= now,
+            OutboundText.send_at > now - MISSED_LOOKBACK,
+            OutboundText.kind.in_(SAFETY_KINDS),
+            ~has_task,
+        )
+        .order_by(OutboundText.send_at, OutboundText.id)
+    ).all()
+
+
+def _why(row) -> str:
+    # Skips and cancellations carry our own short reasons; a provider's error text stays out.
+    if row.status in (TextStatus.SKIPPED, TextStatus.CANCELLED) and row.error_message:
+        return f" ({row.error_message})"
+    return " (not delivered)"

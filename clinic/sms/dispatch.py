@@ -98,7 +98,8 @@ class _RateLimiter:
 
 
 def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
-    """Reconcile abandoned claims, then send every due text (up to max_rows)."""
+    """Reconcile abandoned claims, send every due text (up to max_rows), then raise a phone
+    task for each safety text that came due and will not reach its patient."""
     config = current_app.config
     report = PassReport()
     reconcile_abandoned(report)
@@ -113,6 +114,10 @@ def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
             break
         _send_batch(token, batch, limiter, report)
         handled += len(batch)
+    # After sending, so a safety text skipped in this very pass gets its task in it too.
+    tasks = alerts.raise_missed_safety_tasks()
+    if tasks:
+        report.add("phone tasks (safety text missed)", tasks)
     return report
 
 

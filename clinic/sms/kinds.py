@@ -15,6 +15,11 @@ class Kind(enum.StrEnum):
     CONFIRMATION_HELD = "confirmation_held"
     VISIT_APPROVED = "visit_approved"
     VISIT_DECLINED = "visit_declined"
+    # Before a visit that needles: what to stop and what to keep taking (none for a consultation).
+    PRECARE_7D = "precare_7d"
+    PRECARE_3D = "precare_3d"
+    # Booked inside the pre-care windows: the same advice at once, right after the confirmation.
+    PRECARE_NOW = "precare_now"
     REMINDER_48H = "reminder_48h"
     REMINDER_24H = "reminder_24h"
     AFTERCARE_2H = "aftercare_2h"
@@ -37,6 +42,7 @@ IMMEDIATE_KINDS = frozenset(
         Kind.CONFIRMATION_HELD,
         Kind.VISIT_APPROVED,
         Kind.VISIT_DECLINED,
+        Kind.PRECARE_NOW,
         Kind.REPLY_HELP,
         Kind.REPLY_OPT_OUT,
         Kind.REPLY_OPT_IN,

@@ -138,7 +138,8 @@ class StaffAlert(db.Model):
     reason: Mapped[str] = mapped_column(String(300))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_text.id"))
-    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_text.id"))
+    # Indexed: every dispatch pass asks which missed safety texts have their task already.
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_text.id"), index=True)
     created_at = mapped_column(UTCDateTime(), nullable=False)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     acknowledged_at = mapped_column(UTCDateTime())

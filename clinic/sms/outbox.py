@@ -16,12 +16,19 @@ from clinic.sms.plan import (
     CarePolicy,
     PlannedText,
     plan_aftercare,
+    plan_before_visit,
     plan_booking,
     plan_course_nudge,
-    plan_reminders,
 )
 
-REMINDER_KINDS = (Kind.REMINDER_48H, Kind.REMINDER_24H)
+# The texts planned ahead of a visit, which move with it.
+BEFORE_VISIT_KINDS = (
+    Kind.PRECARE_NOW,
+    Kind.PRECARE_7D,
+    Kind.PRECARE_3D,
+    Kind.REMINDER_48H,
+    Kind.REMINDER_24H,
+)
 MOVED = "visit moved"
 # An answer to a reply is worth sending only while the conversation is fresh.
 REPLY_LIFETIME = timedelta(hours=1)
@@ -58,13 +65,18 @@ def _add(patient_id: int, planned: PlannedText, *, appointment_id=None, reply_to
 
 
 def plan_for_booking(appointment, *, confirm: bool = True, held: bool = False):
-    """Confirmation now (unless part of a series already confirmed) and the reminders.
+    """Confirmation now (unless part of a series already confirmed), the pre-care advice for a
+    visit that needles, and the reminders.
 
     A booking held for a clinician's check is told so: its confirmation says the time is held.
     """
     db.session.flush()
     planned = plan_booking(
-        start=appointment.start_at, now=utcnow(), tz=_tz(appointment), policy=care_policy()
+        start=appointment.start_at,
+        now=utcnow(),
+        tz=_tz(appointment),
+        policy=care_policy(),
+        needles=bool(appointment.needles),
     )
     if not confirm:
         planned = [p for p in planned if p.kind is not Kind.CONFIRMATION]
@@ -87,11 +99,16 @@ def tell_now(appointment, kind: Kind) -> OutboundText:
 
 
 def visit_moved(appointment) -> None:
-    """Move the pending reminders with the visit; drop those whose time has now passed."""
+    """Move the pending pre-care texts and reminders with the visit; drop those whose time has
+    now passed (pre-care advice they carried goes at once, as at booking)."""
     wanted = {
         p.kind: p
-        for p in plan_reminders(
-            start=appointment.start_at, now=utcnow(), tz=_tz(appointment), policy=care_policy()
+        for p in plan_before_visit(
+            start=appointment.start_at,
+            now=utcnow(),
+            tz=_tz(appointment),
+            policy=care_policy(),
+            needles=bool(appointment.needles),
         )
     }
     existing = {
@@ -99,23 +116,25 @@ def visit_moved(appointment) -> None:
         for row in db.session.scalars(
             select(OutboundText).where(
                 OutboundText.appointment_id == appointment.id,
-                OutboundText.kind.in_(REMINDER_KINDS),
+                OutboundText.kind.in_(BEFORE_VISIT_KINDS),
             )
         )
     }
     now = utcnow()
-    for kind in REMINDER_KINDS:
+    for kind in BEFORE_VISIT_KINDS:
         row, plan = existing.get(kind), wanted.get(kind)
         if row is None:
             if plan is not None:
                 _add(appointment.patient_id, plan, appointment_id=appointment.id)
             continue
         if row.status != TextStatus.PENDING:
-            reusable = row.status in (TextStatus.SENT, TextStatus.DELIVERED) or (
+            went_out = row.status in (TextStatus.SENT, TextStatus.DELIVERED)
+            # The at-once advice names no date: once given, it holds for the new time too.
+            reusable = (went_out and kind is not Kind.PRECARE_NOW) or (
                 row.status == TextStatus.CANCELLED and row.error_message == MOVED
             )
             if plan is not None and reusable:
-                # Reminded of the old time, or dropped by an earlier move: plan it again.
+                # Sent about the old time, or dropped by an earlier move: plan it again.
                 row.status, row.provider_sid, row.body = TextStatus.PENDING, None, ""
                 row.attempts, row.error_code, row.error_message = 0, "", ""
                 row.sent_at = row.delivered_at = None

@@ -1,8 +1,14 @@
 """Which texts a visit gets and when: pure functions of the visit's times, the settings and now.
 
 Offsets and expiries are settings (see CarePolicy); quiet hours move a planned text to the next
-opening in the clinic's time zone, and a text still unsent at its expiry is skipped, not sent
-stale.
+opening in the clinic's time zone, and its lifetime counts from that opening, so a text due in the
+night goes the next morning instead of expiring in its sleep. A text still unsent at its expiry is
+skipped, not sent stale.
+
+Before a visit that needles, pre-care advice goes 7 and 3 days ahead; booked later than that, the
+advice it missed goes at once, right after the confirmation (PRECARE_NOW). The 48-hour reminder
+keeps only the day-before advice (clean dry hair, no alcohol), so each piece of advice is said
+once, when it can still be followed.
 """
 
 from __future__ import annotations
@@ -19,13 +25,24 @@ from clinic.sms.kinds import Kind
 class Step:
     kind: Kind
     offset: timedelta  # from the anchor (visit start for reminders, session end for aftercare)
-    lifetime: timedelta  # how long after its planned time it is still worth sending
+    # How long it is still worth sending once it may go (its due time, or the end of the quiet
+    # hours it fell into).
+    lifetime: timedelta
 
 
 @dataclass(frozen=True)
 class CarePolicy:
     quiet_start: time = time(20, 0)  # nothing planned goes out from here ...
     quiet_end: time = time(9, 0)  # ... until here, in the clinic's time zone
+    # Only for visits that needle; a step already past when the visit is booked (or moved) is
+    # replaced by one PRECARE_NOW text.
+    precare: tuple[Step, ...] = (
+        Step(Kind.PRECARE_7D, timedelta(days=-7), timedelta(days=2)),
+        Step(Kind.PRECARE_3D, timedelta(days=-3), timedelta(days=1)),
+    )
+    precare_now_lifetime: timedelta = timedelta(hours=12)
+    # After the at-once advice, a later pre-care text closer than this would only repeat it.
+    precare_repeat_gap: timedelta = timedelta(days=1)
     reminders: tuple[Step, ...] = (
         Step(Kind.REMINDER_48H, timedelta(hours=-48), timedelta(hours=24)),
         Step(Kind.REMINDER_24H, timedelta(hours=-24), timedelta(hours=20)),
@@ -74,29 +91,68 @@ def _local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
 
 def _scheduled(kind: Kind, due: datetime, lifetime: timedelta, tz, policy) -> PlannedText:
     send_at = next_opening(due, tz, policy)
-    return PlannedText(kind, send_at, due + lifetime)
+    return PlannedText(kind, send_at, send_at + lifetime)
 
 
 def plan_booking(
+    *,
+    start: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    policy: CarePolicy = CarePolicy(),
+    needles: bool = False,
+) -> list[PlannedText]:
+    """A confirmation now, then the pre-visit texts that are still ahead."""
+    confirmation = PlannedText(Kind.CONFIRMATION, now, now + policy.confirmation_lifetime)
+    before = plan_before_visit(start=start, now=now, tz=tz, policy=policy, needles=needles)
+    return [confirmation, *before]
+
+
+def plan_before_visit(
+    *,
+    start: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    policy: CarePolicy = CarePolicy(),
+    needles: bool = False,
+) -> list[PlannedText]:
+    """Pre-care (visits that needle) and reminders still ahead; also used when a visit moves."""
+    texts = plan_precare(start=start, now=now, tz=tz, policy=policy) if needles else []
+    return texts + plan_reminders(start=start, now=now, tz=tz, policy=policy)
+
+
+def plan_precare(
     *, start: datetime, now: datetime, tz: ZoneInfo, policy: CarePolicy = CarePolicy()
 ) -> list[PlannedText]:
-    """A confirmation now and the pre-visit reminders that are still ahead."""
-    confirmation = PlannedText(Kind.CONFIRMATION, now, now + policy.confirmation_lifetime)
-    return [confirmation, *plan_reminders(start=start, now=now, tz=tz, policy=policy)]
+    """The pre-care advice for a visit that needles: each step at its time, and any step whose
+    time has already passed folded into one text that goes at once."""
+    if start <= now:
+        return []
+    ahead = _ahead(policy.precare, start=start, now=now, tz=tz, policy=policy)
+    if len(ahead) == len(policy.precare):
+        return ahead
+    now_text = PlannedText(Kind.PRECARE_NOW, now, now + policy.precare_now_lifetime)
+    later = [p for p in ahead if p.send_at >= now + policy.precare_repeat_gap]
+    return [now_text, *later]
 
 
 def plan_reminders(
     *, start: datetime, now: datetime, tz: ZoneInfo, policy: CarePolicy = CarePolicy()
 ) -> list[PlannedText]:
-    """The reminders before a visit that are still ahead (also used when a visit moves)."""
+    """The reminders before a visit that are still ahead (booked inside a reminder's window,
+    the confirmation covers it)."""
+    return _ahead(policy.reminders, start=start, now=now, tz=tz, policy=policy)
+
+
+def _ahead(steps, *, start, now, tz, policy) -> list[PlannedText]:
     texts = []
-    for step in policy.reminders:
+    for step in steps:
         due = start + step.offset
         if due <= now:
-            continue  # booked inside this reminder's window: the confirmation covers it
+            continue
         planned = _scheduled(step.kind, due, step.lifetime, tz, policy)
-        # A reminder pushed past the visit by quiet hours is no reminder at all.
-        if planned.send_at < start and planned.send_at < planned.expires_at:
+        # A text about a visit that quiet hours push past the visit is no use at all.
+        if planned.send_at < start:
             texts.append(planned)
     return texts
 

@@ -30,19 +30,33 @@ DEFAULTS: dict[Kind, str] = {
     "To change or cancel: {link}",
     Kind.VISIT_DECLINED: "{clinic}: we're sorry, we can't go ahead with your visit on {date} at "
     "{time}. Please call us on {phone} to talk about it.",
+    # Pre-care, for visits that needle only: plain words, no medicine named.
+    Kind.PRECARE_7D: "{clinic}: your visit is on {date} at {time}. Until then please stop using "
+    "retinol or acid skin products on your scalp. Keep taking your prescribed medicines, "
+    "including ones that thin the blood, unless your doctor says otherwise. {phone}",
+    Kind.PRECARE_3D: "{clinic}: your visit is on {date} at {time}. Until then please avoid "
+    "anti-inflammatory painkillers bought over the counter, unless a doctor prescribed them. "
+    "Keep taking your prescribed medicines. {phone}",
+    # Booked inside the pre-care windows: all of it at once, right after the confirmation.
+    Kind.PRECARE_NOW: "{clinic}: before your visit stop using retinol or acid skin products on "
+    "your scalp and avoid anti-inflammatory painkillers sold over the counter. Keep taking your "
+    "prescribed medicines, including ones that thin the blood, unless your doctor says otherwise.",
     Kind.REMINDER_48H: "{clinic}: your visit is on {date} at {time}. Please come with clean, "
-    "dry hair, no styling products, no alcohol for 24h and no anti-inflammatory painkillers for "
-    "3 days, unless your doctor advises otherwise. {phone}",
+    "dry hair and no styling products, and have no alcohol in the 24 hours before. {phone}",
     Kind.REMINDER_24H: "{clinic}: see you {date} at {time}. Reply C to confirm. To change: {link}",
-    Kind.AFTERCARE_2H: "{clinic}: redness, warmth and tightness are normal today. Please don't "
-    "touch or scratch the area and put nothing on it tonight. Questions: {phone}",
+    # The aftercare series: what is normal and what to avoid first, then what is allowed again,
+    # then the warning signs in full.
+    Kind.AFTERCARE_2H: "{clinic}: redness, warmth and tightness are normal today. For 24 hours "
+    "don't wash your hair, put products on your scalp, exercise, sweat, swim or sit in the sun, "
+    "and don't touch or scratch. Pus, spreading redness or a fever: call {phone}",
     Kind.AFTERCARE_24H: "{clinic}: you can now wash gently with a mild shampoo and lukewarm "
-    "water, then pat dry. Restart your usual scalp products unless we told you otherwise.",
-    Kind.AFTERCARE_48H: "{clinic}: any redness should be fading now. For one more day please "
-    "avoid heavy sweating, saunas, swimming and strong sun.",
-    Kind.INFECTION_72H: "{clinic}: if you notice worsening pain, pus, swelling, spreading redness "
-    "or a temperature of 38C or more, call us today on {phone}. If you feel very unwell, call "
-    "the emergency number.",
+    "water, then pat dry, and restart your usual scalp products unless we told you otherwise. "
+    "For 2 more days avoid heavy sweating, saunas, swimming and strong sun.",
+    Kind.AFTERCARE_48H: "{clinic}: any redness should be fading now. Until tomorrow please still "
+    "avoid heavy sweating, saunas, swimming and strong sun; after that you can go back to them.",
+    Kind.INFECTION_72H: "{clinic}: call us today on {phone} if you have worse pain, pus, "
+    "swelling, redness that spreads, or a temperature of 38C/100.4F or more. If you feel very "
+    "unwell, call the emergency number now.",
     Kind.REVIEW_7D: "{clinic}: one week on, do you have any lasting bumps, dark patches or "
     "irritation? Reply or call {phone}. {next_visit}",
     Kind.COURSE_NUDGE: "{clinic}: your next session is due. Book a time that suits you: {link} "
