@@ -645,3 +645,24 @@ def test_a_patient_without_a_session_yet_is_told_so(doctor, clock):
     assert "No session to attach it to" in page_text(doctor.get(path))
     assert post_form(doctor, path, session=str(upcoming.id)).status_code == 409
     assert db.session.scalars(select(AdverseEvent)).all() == []
+
+
+def test_an_alert_cannot_attach_an_event_to_another_patients_session(doctor, session_visit, clock):
+    other = make_booking(
+        "microneedling",
+        datetime(2026, 3, 12, 10, tzinfo=UTC),
+        patient=patient_details(phone="+447911000333", full_name="Kim Park"),
+    )
+    with write_transaction("test"):
+        alert = alerts.raise_alert(AlertLevel.URGENT, "Symptoms", patient_id=other.patient_id)
+    refused = post_form(
+        doctor, f"/desk/adverse-events/new?alert={alert.id}", session=str(session_visit.id)
+    )
+    assert refused.status_code in (409, 422)
+    practitioner = make_staff(role="practitioner", email="p2@example.com")
+    with pytest.raises(ValidationFailed) as wrong:
+        events.record_event(
+            session_visit.id, INFECTION, by=as_practitioner(practitioner), alert_id=alert.id
+        )
+    assert wrong.value.errors == {"session": ["That session is not this patient's."]}
+    assert db.session.scalars(select(AdverseEvent)).all() == []
