@@ -1,5 +1,6 @@
 """Every model, imported in one place so migrations and the shell see the whole schema."""
 
+from clinic.adverse_events.models import AdverseEvent
 from clinic.audit.models import AuditEvent
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
@@ -18,6 +19,7 @@ from clinic.staff.models import Role, StaffUser
 from clinic.visits.models import SessionRecord
 
 __all__ = [
+    "AdverseEvent",
     "Appointment",
     "AppointmentStatus",
     "AuditEvent",

@@ -34,6 +34,7 @@ def staff_area() -> Blueprint:
 
     Built per app: Flask refuses changes to a blueprint once an app has registered it.
     """
+    from clinic.adverse_events.views import bp as adverse_events_bp
     from clinic.audit.views import bp as audit_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.screening.views import bp as review_bp
@@ -55,6 +56,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(visits_bp, url_prefix="/desk/visits")
     parent.register_blueprint(courses_bp, url_prefix="/desk/courses")
     parent.register_blueprint(texts_bp, url_prefix="/desk/texts")
+    parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
