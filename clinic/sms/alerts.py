@@ -3,11 +3,14 @@ that cannot take texts. Called inside the caller's transaction."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from sqlalchemy import select
 
 from clinic.clock import utcnow
 from clinic.extensions import db
-from clinic.sms import outbox
+from clinic.sms import hours, outbox
 from clinic.sms.kinds import SAFETY_KINDS, Kind
 from clinic.sms.models import AlertLevel, StaffAlert
 from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
@@ -16,6 +19,21 @@ KIND_NAMES = {
     Kind.INFECTION_72H: "the 72-hour warning-signs text",
     Kind.REVIEW_7D: "the one-week check text",
 }
+
+
+def safety_reply_kind(level: AlertLevel) -> Kind:
+    """The answer to a reply with symptom words: an emergency is told to call the emergency
+    number; an urgent one when a clinician will call, honestly, by the clinic's opening hours."""
+    if level is AlertLevel.EMERGENCY:
+        return Kind.REPLY_EMERGENCY
+    return Kind.REPLY_URGENT if clinic_open_now() else Kind.REPLY_URGENT_CLOSED
+
+
+def clinic_open_now() -> bool:
+    config = current_app.config
+    return hours.is_open(
+        utcnow(), ZoneInfo(config["CLINIC_TIMEZONE"]), hours.parse(config["CLINIC_OPEN_HOURS"])
+    )
 
 
 def raise_alert(
@@ -36,6 +54,9 @@ def raise_alert(
 def after_failed_send(row, patient, code) -> None:
     """What a refused or undelivered text means for the patient and for staff."""
     code = error_code(code)
+    if patient is None:
+        _escalation_failed(row, code)
+        return
     if code in OPTED_OUT_CODES:
         patient.sms_opt_in = False
         patient.sms_opt_in_at = utcnow()
@@ -65,4 +86,16 @@ def _task_exists(outbound_id: int) -> bool:
     return (
         db.session.scalar(select(StaffAlert.id).where(StaffAlert.outbound_id == outbound_id))
         is not None
+    )
+
+
+def _escalation_failed(row, code) -> None:
+    """A text to the clinician on call did not arrive: the desk must phone them."""
+    if _task_exists(row.id):
+        return
+    raise_alert(
+        AlertLevel.TASK,
+        f"A text to the on-call phone did not arrive (error {code or 'unknown'}): "
+        "phone the clinician on call about the open alerts.",
+        outbound_id=row.id,
     )
