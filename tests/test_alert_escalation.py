@@ -317,3 +317,13 @@ def at(minutes: float) -> datetime:
 )
 def test_when_an_alert_needs_the_next_text(level, texts, last, now, step):
     assert next_step(level, T0, texts, last, now, RULES) is step
+
+
+def test_flask_dispatch_plans_and_sends_the_escalation_too(on_call, fake_twilio, clock):
+    start = clock.now()
+    raise_alert(AlertLevel.EMERGENCY)
+    clock.set(start + timedelta(minutes=10))
+    result = on_call.test_cli_runner().invoke(args=["dispatch"])
+    assert result.exit_code == 0, result.output
+    assert "escalations planned 1" in result.output
+    assert to_on_call(fake_twilio) == [ESCALATION_TEXT]

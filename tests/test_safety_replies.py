@@ -182,7 +182,7 @@ def test_an_on_call_phone_not_in_international_form_is_refused(tmp_path):
     [
         ("OUT_OF_HOURS_ADVICE", "Your infection? Call 111."),
         ("OUT_OF_HOURS_ADVICE", "Ring 111 \u2014 any time."),
-        ("OUT_OF_HOURS_ADVICE", "x" * 200),
+        ("OUT_OF_HOURS_ADVICE", "x" * 99),
         ("CLINIC_OPEN_HOURS", "weekdays 9 to 5"),
     ],
 )

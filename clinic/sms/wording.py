@@ -93,7 +93,9 @@ SAMPLE = {
     "link": "https://book.example-clinic.co.uk/manage/" + "x" * 72,
     "next_visit": "Your next visit: Wednesday 30 September at 10:15.",
     "emergency": "999",
-    "out_of_hours": "For urgent advice call your doctor's out-of-hours service.",
+    # As long as OUT_OF_HOURS_ADVICE may be (MAX_SETTING_TEXT).
+    "out_of_hours": "For urgent advice while we are closed, call your doctor's out-of-hours "
+    "service or the advice line.",
     "opens": "09:00 on Wednesday",
     "level": "EMERGENCY",
     "since": "14:05 on Wednesday",
