@@ -197,7 +197,9 @@ def test_a_scheduler_that_was_down_catches_up_with_one_text_not_a_burst(
     assert len(to_on_call(fake_twilio)) == 2
 
 
-def test_an_escalation_text_the_carrier_refuses_becomes_a_desk_task(on_call, fake_twilio, clock):
+def test_an_escalation_text_the_carrier_refuses_becomes_a_desk_task(
+    on_call, fake_twilio, clock, signed_in
+):
     fake_twilio.refuse(ON_CALL, 21211)
     start = clock.now()
     raise_alert(AlertLevel.EMERGENCY)
@@ -207,6 +209,8 @@ def test_an_escalation_text_the_carrier_refuses_becomes_a_desk_task(on_call, fak
     [task] = db.session.scalars(select(StaffAlert).where(StaffAlert.level == AlertLevel.TASK))
     assert "text to the on-call phone did not arrive" in task.reason
     assert task.outbound_id == row.id and task.patient_id is None
+    page = signed_in("desk").get("/desk/texts/alerts").get_data(as_text=True)
+    assert "The on-call phone</h2>" in page
 
 
 def test_the_escalation_text_names_no_condition_and_is_an_immediate_outbox_row(
