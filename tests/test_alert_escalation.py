@@ -209,7 +209,9 @@ def test_an_escalation_text_the_carrier_refuses_becomes_a_desk_task(
     [task] = db.session.scalars(select(StaffAlert).where(StaffAlert.level == AlertLevel.TASK))
     assert "text to the on-call phone did not arrive" in task.reason
     assert task.outbound_id == row.id and task.patient_id is None
-    page = signed_in("desk").get("/desk/texts/alerts").get_data(as_text=True)
+    response = signed_in("desk").get("/desk/texts/alerts")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[-800:]
     assert "The on-call phone</h2>" in page
 
 
