@@ -47,6 +47,7 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(
         app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path
     )
+    check_text_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     # Flask pre-sets these to False, so setdefault would never apply; a test config may still
@@ -63,6 +64,21 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
         or _engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
     app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
+
+
+def check_text_settings(config) -> None:
+    """Settings that texts carry as they are must pass the texts' own checks: a clinic finds
+    out at start, not when an urgent reply goes out wrong."""
+    from clinic.sms import hours
+    from clinic.sms.wording import check_setting_text
+
+    errors = check_setting_text("OUT_OF_HOURS_ADVICE", config["OUT_OF_HOURS_ADVICE"])
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    try:
+        hours.parse(config["CLINIC_OPEN_HOURS"])
+    except ValueError as exc:
+        raise RuntimeError(f"setting CLINIC_OPEN_HOURS: {exc}") from exc
 
 
 def _engine_options(url: str) -> dict:

@@ -6,6 +6,7 @@ Every setting a clinic may change is listed in README.md under "Settings".
 from __future__ import annotations
 
 import os
+import re
 from datetime import time
 from pathlib import Path
 
@@ -48,9 +49,41 @@ def _time(env: dict, name: str, default: str) -> time:
         raise RuntimeError(f"setting {name} must look like 09:00, got {value!r}") from exc
 
 
+# The number to call in an emergency, by the region the clinic's patients' numbers belong to.
+EMERGENCY_NUMBERS = {"GB": "999", "US": "911", "CA": "911", "AU": "000", "NZ": "111"}
+EU_REGIONS = frozenset(
+    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
+    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+)
+# 112 reaches the emergency services across Europe and from most mobiles elsewhere.
+FALLBACK_EMERGENCY_NUMBER = "112"
+OUT_OF_HOURS_ADVICE = {"GB": "For urgent advice call NHS 111."}
+FALLBACK_OUT_OF_HOURS_ADVICE = "For urgent advice call your doctor's out-of-hours service."
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def emergency_number(region: str) -> str:
+    region = region.upper()
+    if region in EU_REGIONS:
+        return "112"
+    return EMERGENCY_NUMBERS.get(region, FALLBACK_EMERGENCY_NUMBER)
+
+
+def out_of_hours_advice(region: str) -> str:
+    return OUT_OF_HOURS_ADVICE.get(region.upper(), FALLBACK_OUT_OF_HOURS_ADVICE)
+
+
+def _e164(env: dict, name: str) -> str:
+    value = (env.get(name) or "").replace(" ", "")
+    if value and not _E164.fullmatch(value):
+        raise RuntimeError(f"setting {name} must be a number like +447700900123, got {value!r}")
+    return value
+
+
 def from_environment(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    region = env.get("DEFAULT_PHONE_REGION") or "GB"
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
@@ -58,7 +91,18 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE") or "Europe/London",
         "CLINIC_NAME": env.get("CLINIC_NAME") or "Northside Hair Clinic",
         "CLINIC_PHONE": env.get("CLINIC_PHONE") or "+44 20 7946 0321",
-        "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION") or "GB",
+        "DEFAULT_PHONE_REGION": region,
+        "CLINIC_EMERGENCY_NUMBER": env.get("CLINIC_EMERGENCY_NUMBER") or emergency_number(region),
+        # Checked like a text template when the app starts (clinic.sms.wording).
+        "OUT_OF_HOURS_ADVICE": env.get("OUT_OF_HOURS_ADVICE") or out_of_hours_advice(region),
+        # When a clinician answers the phone; an urgent reply outside them is told so.
+        "CLINIC_OPEN_HOURS": env.get("CLINIC_OPEN_HOURS") or "Mon-Fri 09:00-18:00",
+        # Empty: alerts stay on the desk's alerts page and nothing goes to a phone.
+        "ON_CALL_PHONE": _e164(env, "ON_CALL_PHONE"),
+        "ALERT_ESCALATE_EMERGENCY_MINUTES": _int(env, "ALERT_ESCALATE_EMERGENCY_MINUTES", 10),
+        "ALERT_ESCALATE_URGENT_MINUTES": _int(env, "ALERT_ESCALATE_URGENT_MINUTES", 30),
+        "ALERT_REPEAT_MINUTES": _int(env, "ALERT_REPEAT_MINUTES", 15),
+        "ALERT_ESCALATION_MAX_TEXTS": _int(env, "ALERT_ESCALATION_MAX_TEXTS", 4),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

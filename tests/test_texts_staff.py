@@ -58,6 +58,9 @@ def page_text(response) -> str:
     return re.sub(r"\s+", " ", html.unescape(words))
 
 
+ADVISED = {"outcome": "called_advised"}
+
+
 def post(client, path, data=None, page="/desk/texts/alerts"):
     token = csrf_token(client, page)
     return client.post(path, data={"csrf_token": token, **(data or {})})
@@ -138,7 +141,7 @@ def test_acknowledging_records_who_and_when_and_moves_the_alert_down(desk, clock
     alert_reply = reply(ADA["phone"], "there's pus")
     alert = db.session.scalar(select(StaffAlert).where(StaffAlert.inbound_id == alert_reply.id))
     clock.advance(minutes=7)
-    response = post(desk, f"/desk/texts/alerts/{alert.id}/acknowledge")
+    response = post(desk, f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED)
     assert response.status_code == 303
     assert response.headers["Location"] == "/desk/texts/alerts"
     db.session.refresh(alert)
@@ -160,12 +163,12 @@ def test_a_second_acknowledgement_keeps_the_first_name(client, clinic, clock):
     reply(ADA["phone"], "it's swollen and red")
     alert = db.session.scalar(select(StaffAlert))
     sign_in(client, email="dr@example.com")
-    assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge").status_code == 303
+    assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED).status_code == 303
     first = (alert.acknowledged_at, alert.acknowledged_by_id)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/desk")})
     sign_in(client, email="desk@example.com")
     clock.advance(minutes=3)
-    response = post(client, f"/desk/texts/alerts/{alert.id}/acknowledge")
+    response = post(client, f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED)
     assert response.status_code == 303
     db.session.refresh(alert)
     assert (alert.acknowledged_at, alert.acknowledged_by_id) == first
@@ -180,16 +183,20 @@ def test_acknowledging_from_the_patients_thread_returns_there(desk):
     alert = db.session.scalar(select(StaffAlert))
     path = f"/desk/texts/patients/{appointment.patient_id}"
     assert "Acknowledge" in desk.get(path).get_data(as_text=True)
-    response = post(desk, f"/desk/texts/alerts/{alert.id}/acknowledge", {"next": path}, page=path)
+    response = post(
+        desk, f"/desk/texts/alerts/{alert.id}/acknowledge", {**ADVISED, "next": path}, page=path
+    )
     assert response.headers["Location"] == path
     # A "next" that leaves the site is ignored.
-    response = post(desk, f"/desk/texts/alerts/{alert.id}/acknowledge", {"next": "//evil.test/"})
+    response = post(
+        desk, f"/desk/texts/alerts/{alert.id}/acknowledge", {**ADVISED, "next": "//evil.test/"}
+    )
     assert response.headers["Location"] == "/desk/texts/alerts"
 
 
 def test_acknowledging_an_unknown_alert_is_not_found(desk):
-    assert post(desk, "/desk/texts/alerts/9999/acknowledge").status_code == 404
-    assert post(desk, "/desk/texts/alerts/99999999999/acknowledge").status_code == 404
+    assert post(desk, "/desk/texts/alerts/9999/acknowledge", ADVISED).status_code == 404
+    assert post(desk, "/desk/texts/alerts/99999999999/acknowledge", ADVISED).status_code == 404
 
 
 # --- the inbox ------------------------------------------------------------------------------
@@ -404,7 +411,7 @@ def test_every_action_without_a_csrf_token_is_refused(admin):
     question = reply("+447900111222", "Who is this?")
     alert = db.session.scalar(select(StaffAlert))
     for path, data in [
-        (f"/desk/texts/alerts/{alert.id}/acknowledge", {}),
+        (f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED),
         (f"/desk/texts/inbox/{question.id}/handled", {}),
         ("/desk/texts/templates/confirmation", {"confirmation-body": "{clinic}: booked."}),
         ("/desk/texts/templates/confirmation/restore", {}),
@@ -441,7 +448,7 @@ def test_the_pages_and_actions_work_on_postgresql(pg_app, clock):
     thread = client.get(f"/desk/texts/patients/{appointment.patient_id}")
     assert thread.status_code == 200 and "there's pus" in page_text(thread)
     alert = db.session.scalar(select(StaffAlert).order_by(StaffAlert.id))
-    assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge").status_code == 303
+    assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED).status_code == 303
     saved = post(
         client, "/desk/texts/templates/reply_help", {"reply_help-body": "{clinic}: {phone}"}
     )

@@ -294,7 +294,8 @@ def test_a_repeated_symptom_reply_raises_one_alert(client, clinic):
     text_in(client, "there's pus", sid=sid)
     text_in(client, "there's pus", sid=sid)
     assert count(StaffAlert) == 1
-    assert len(replies(Kind.REPLY_SYMPTOMS)) == 1
+    # 08:00 on a Monday in London: before the clinic opens.
+    assert [r.kind for r in replies()] == [Kind.REPLY_URGENT_CLOSED]
 
 
 def test_the_same_status_report_twice_is_harmless(client, clinic, clock):
@@ -490,11 +491,18 @@ def test_symptom_words_raise_an_alert_and_plan_the_auto_reply(client, clinic, cl
         reply.id,
     )
     assert alert.acknowledged_at is None
-    [answer] = replies(Kind.REPLY_SYMPTOMS)
+    [answer] = replies()
     assert answer.immediate and answer.send_at == clock.now()
     dispatch_pass()
     _sid, _to, sent = get_sender().sent[-1]
-    assert "A clinician will call you shortly" in sent and "emergency number" in sent
+    if level is AlertLevel.EMERGENCY:
+        assert answer.kind == Kind.REPLY_EMERGENCY
+        assert sent.startswith("Northside Hair Clinic: please call 999 now.")
+    else:
+        # Late at night nobody will call at once, and the text says so.
+        assert answer.kind == Kind.REPLY_URGENT_CLOSED
+        assert "We are closed now" in sent and "09:00 tomorrow" in sent
+        assert "For urgent advice call NHS 111." in sent and "call 999 now" in sent
 
 
 @pytest.mark.parametrize("body", ["Can I move my appointment?", "Thanks, see you then", ""])

@@ -5,13 +5,15 @@ that cannot take texts. Called inside the caller's transaction, except the per-p
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import exists, select
 
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
-from clinic.sms import outbox
+from clinic.sms import hours, outbox
 from clinic.sms.kinds import SAFETY_KINDS, Kind
 from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
@@ -33,6 +35,21 @@ MISSED_STATUSES = (
 MISSED_LOOKBACK = timedelta(days=14)
 
 
+def safety_reply_kind(level: AlertLevel) -> Kind:
+    """The answer to a reply with symptom words: an emergency is told to call the emergency
+    number; an urgent one when a clinician will call, honestly, by the clinic's opening hours."""
+    if level is AlertLevel.EMERGENCY:
+        return Kind.REPLY_EMERGENCY
+    return Kind.REPLY_URGENT if clinic_open_now() else Kind.REPLY_URGENT_CLOSED
+
+
+def clinic_open_now() -> bool:
+    config = current_app.config
+    return hours.is_open(
+        utcnow(), ZoneInfo(config["CLINIC_TIMEZONE"]), hours.parse(config["CLINIC_OPEN_HOURS"])
+    )
+
+
 def raise_alert(
     level: AlertLevel, reason: str, *, patient_id=None, inbound_id=None, outbound_id=None
 ):
@@ -51,6 +68,9 @@ def raise_alert(
 def after_failed_send(row, patient, code) -> None:
     """What a refused or undelivered text means for the patient and for staff."""
     code = error_code(code)
+    if patient is None:
+        _escalation_failed(row, code)
+        return
     if code in OPTED_OUT_CODES:
         patient.sms_opt_in = False
         patient.sms_opt_in_at = utcnow()
@@ -135,3 +155,15 @@ def _why(row) -> str:
     if row.status in (TextStatus.SKIPPED, TextStatus.CANCELLED) and row.error_message:
         return f" ({row.error_message})"
     return " (not delivered)"
+
+
+def _escalation_failed(row, code) -> None:
+    """A text to the clinician on call did not arrive: the desk must phone them."""
+    if _task_exists(row.id):
+        return
+    raise_alert(
+        AlertLevel.TASK,
+        f"A text to the on-call phone did not arrive (error {code or 'unknown'}): "
+        "phone the clinician on call about the open alerts.",
+        outbound_id=row.id,
+    )

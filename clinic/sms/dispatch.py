@@ -30,18 +30,18 @@ from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import alerts, hooks, outbox
+from clinic.sms import alerts, escalation, hooks, hours, outbox
 from clinic.sms.gsm import encoding_of
 from clinic.sms.hooks import VisitDetails
 from clinic.sms.inbound import apply_reports
-from clinic.sms.kinds import Kind
-from clinic.sms.models import MessageTemplate, OutboundText, TextStatus
+from clinic.sms.kinds import SAFETY_REPLY_KINDS, Kind
+from clinic.sms.models import MessageTemplate, OutboundText, StaffAlert, TextStatus
 from clinic.sms.plan import next_opening, within_quiet_hours
 from clinic.sms.senders import PermanentSendError, TransientSendError, get_sender
 from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
 
 # Answers that may still go to a patient who has opted out.
-ALLOWED_AFTER_OPT_OUT = {Kind.REPLY_OPT_OUT, Kind.REPLY_HELP, Kind.REPLY_SYMPTOMS}
+ALLOWED_AFTER_OPT_OUT = {Kind.REPLY_OPT_OUT, Kind.REPLY_HELP, *SAFETY_REPLY_KINDS}
 REPLY_KINDS = {k for k in Kind if k.value.startswith("reply_")}
 
 
@@ -64,7 +64,7 @@ class Claimed:
 
     id: int
     kind: str
-    patient_id: int
+    patient_id: int | None  # None: a text to staff, which no patient's consent governs
     to_number: str
     body: str
     segments: int
@@ -98,10 +98,14 @@ class _RateLimiter:
 
 
 def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
-    """Reconcile abandoned claims, send every due text (up to max_rows), then raise a phone
-    task for each safety text that came due and will not reach its patient."""
+    """Plan the escalation texts now due, reconcile abandoned claims, send every due text (up to
+    max_rows), then raise a phone task for each safety text that came due and will not reach
+    its patient."""
     config = current_app.config
     report = PassReport()
+    planned = escalation.escalate_due()
+    if planned:
+        report.add("escalations planned", planned)
     reconcile_abandoned(report)
     limiter = _RateLimiter(config["SMS_SEGMENTS_PER_SECOND"])
     handled = 0
@@ -149,20 +153,21 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
             visit = visits.get(row.appointment_id)
             body = _body_for(row, visit, templates, introduced)
             segments = encoding_of(body).segments
+            to_staff = row.patient_id is None
             claimed.append(
                 Claimed(
                     id=row.id,
                     kind=row.kind,
                     patient_id=row.patient_id,
-                    to_number=row.phone,
+                    to_number=_number(row),
                     body=body,
                     segments=segments,
                     expires_at=row.expires_at,
                     immediate=row.immediate,
                     attempts=row.attempts + 1,
-                    opted_in=row.sms_opt_in,
-                    phone_unusable=row.phone_unusable,
-                    first_text=row.first_text_at is None,
+                    opted_in=to_staff or row.sms_opt_in,
+                    phone_unusable=not to_staff and row.phone_unusable,
+                    first_text=not to_staff and row.first_text_at is None,
                     tz=_zone(visit.timezone if visit else clinic_tz),
                 )
             )
@@ -172,7 +177,7 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
                 {
                     "b_id": row.id,
                     "attempts": row.attempts + 1,
-                    "to_number": row.phone,
+                    "to_number": _number(row),
                     "body": body,
                     "segments": segments,
                 }
@@ -194,11 +199,19 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
 
 _OT = OutboundText.__table__
 _PATIENT = Patient.__table__
+_ALERT = StaffAlert.__table__
+
+
+def _number(row) -> str:
+    """A patient's text goes to their number as it is now; a text to staff to the number it
+    was planned with."""
+    return row.phone if row.patient_id is not None else row.to_number
 
 
 def _text_query():
     """One row per text with what rendering and sending it needs: plain columns, no objects,
-    because this runs for every text the clinic sends."""
+    because this runs for every text the clinic sends. Texts to staff have no patient, and
+    escalation texts name their alert's level and age."""
     return select(
         _OT.c.id,
         _OT.c.kind,
@@ -207,11 +220,18 @@ def _text_query():
         _OT.c.expires_at,
         _OT.c.immediate,
         _OT.c.attempts,
+        _OT.c.to_number,
         _PATIENT.c.phone,
         _PATIENT.c.sms_opt_in,
         _PATIENT.c.phone_unusable,
         _PATIENT.c.first_text_at,
-    ).select_from(_OT.join(_PATIENT, _PATIENT.c.id == _OT.c.patient_id))
+        _ALERT.c.level.label("alert_level"),
+        _ALERT.c.created_at.label("alert_created_at"),
+    ).select_from(
+        _OT.outerjoin(_PATIENT, _PATIENT.c.id == _OT.c.patient_id).outerjoin(
+            _ALERT, _ALERT.c.id == _OT.c.alert_id
+        )
+    )
 
 
 def _visits(rows) -> dict[int, VisitDetails]:
@@ -234,7 +254,7 @@ def _body_for(
 ) -> str:
     template = templates.get(row.kind) or DEFAULTS[Kind(row.kind)]
     text = render(template, _values(row, visit))
-    first = row.first_text_at is None and row.phone not in introduced
+    first = row.patient_id is not None and row.first_text_at is None and row.phone not in introduced
     if first and row.kind != Kind.REPLY_OPT_OUT:
         text += OPT_OUT_LINE
         introduced.add(row.phone)
@@ -247,11 +267,21 @@ def _templates() -> dict[str, str]:
 
 def _values(row, visit: VisitDetails | None) -> dict[str, str]:
     config = current_app.config
+    clinic_tz = _zone(config["CLINIC_TIMEZONE"])
     values = {
         "clinic": config["CLINIC_NAME"],
         "phone": config["CLINIC_PHONE"],
         "link": config["PUBLIC_BASE_URL"] + "/",
+        "emergency": config["CLINIC_EMERGENCY_NUMBER"],
+        "out_of_hours": config["OUT_OF_HOURS_ADVICE"],
     }
+    if row.kind == Kind.REPLY_URGENT_CLOSED:
+        opening_hours = hours.parse(config["CLINIC_OPEN_HOURS"])
+        values["opens"] = hours.describe_opening(utcnow(), clinic_tz, opening_hours)
+    if row.kind == Kind.ALERT_ESCALATION and row.alert_created_at is not None:
+        values["level"] = str(row.alert_level).upper()
+        values["since"] = _since(row.alert_created_at, clinic_tz)
+        values["link"] = escalation.alerts_page_url()
     if visit is not None:
         values.update(_when(visit.start_at, _zone(visit.timezone)))
         values["phone"] = visit.phone
@@ -265,6 +295,11 @@ def _values(row, visit: VisitDetails | None) -> dict[str, str]:
         else:
             values["next_visit"] = f"Book your next visit: {config['PUBLIC_BASE_URL']}/"
     return values
+
+
+def _since(moment: datetime, tz: ZoneInfo) -> str:
+    local, today = moment.astimezone(tz), utcnow().astimezone(tz).date()
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%H:%M} on {local:%A}"
 
 
 def _when(start: datetime, tz: ZoneInfo) -> dict[str, str]:
@@ -379,6 +414,8 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def _may_text(text: Claimed) -> bool:
+    if text.patient_id is None:
+        return True  # staff: no patient's consent or opt-out applies
     if text.kind in REPLY_KINDS:
         return text.opted_in or text.kind in ALLOWED_AFTER_OPT_OUT
     return text.opted_in
@@ -433,7 +470,11 @@ def _record(token: str, results: list[dict], followups) -> None:
 
 
 def _follow_up(followups, now: datetime) -> None:
-    introduced = {text.patient_id for what, text, _code in followups if what == "first"}
+    introduced = {
+        text.patient_id
+        for what, text, _code in followups
+        if what == "first" and text.patient_id is not None
+    }
     if introduced:
         # One statement for the batch: these patients have now had their first text.
         db.session.execute(
@@ -443,7 +484,7 @@ def _follow_up(followups, now: datetime) -> None:
         )
     for what, text, code in followups:
         if what == "failed":
-            patient = db.session.get(Patient, text.patient_id)
+            patient = db.session.get(Patient, text.patient_id) if text.patient_id else None
             alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
 
 
@@ -531,4 +572,4 @@ def reconcile_abandoned(report: PassReport) -> None:
 @dataclass(frozen=True)
 class _Ref:
     id: int
-    patient_id: int
+    patient_id: int | None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from clinic.sms.models import OUTCOME_LABELS
 
 # Generous for two segments of real text; anything longer is not a text message.
 MAX_TEMPLATE_LENGTH = 1000
@@ -26,4 +28,18 @@ class TemplateForm(FlaskForm):
                 message=f"Keep the text under {MAX_TEMPLATE_LENGTH} characters.",
             ),
         ],
+    )
+
+
+class AcknowledgeForm(ActionForm):
+    """What the person who took an alert did; "no answer" keeps the alert open."""
+
+    outcome = RadioField(
+        "What happened",
+        choices=[SelectChoice(outcome.value, label) for outcome, label in OUTCOME_LABELS.items()],
+        invalid_choice_message="Choose what happened.",
+        validators=[InputRequired("Choose what happened.")],
+    )
+    note = StringField(
+        "Note (optional)", validators=[Length(max=300, message="Keep the note under 300.")]
     )

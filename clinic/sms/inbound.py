@@ -41,8 +41,6 @@ REPLIES = {
     Intent.OPT_OUT: Kind.REPLY_OPT_OUT,
     Intent.OPT_IN: Kind.REPLY_OPT_IN,
     Intent.HELP: Kind.REPLY_HELP,
-    Intent.URGENT: Kind.REPLY_SYMPTOMS,
-    Intent.EMERGENCY: Kind.REPLY_SYMPTOMS,
 }
 
 
@@ -110,6 +108,8 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
             inbound_id=inbound.id,
         )
         inbound.needs_attention = True
+        outbox.queue_reply(patient.id, alerts.safety_reply_kind(level), inbound.id)
+        return inbound
     elif intent is Intent.OTHER:
         inbound.needs_attention = True
         return inbound
@@ -232,4 +232,5 @@ def _apply(row: OutboundText, report: DeliveryReport) -> None:
             row.provider_sid = None
             row.send_at = now + RETRY_ONCE_AFTER
             return
-        alerts.after_failed_send(row, db.session.get(Patient, row.patient_id), code)
+        patient = db.session.get(Patient, row.patient_id) if row.patient_id else None
+        alerts.after_failed_send(row, patient, code)

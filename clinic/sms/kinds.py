@@ -33,7 +33,15 @@ class Kind(enum.StrEnum):
     REPLY_OPT_OUT = "reply_opt_out"
     REPLY_OPT_IN = "reply_opt_in"
     REPLY_CONFIRM = "reply_confirm"
+    # Planned no more (replaced by the three below); kept so texts already planned still go.
     REPLY_SYMPTOMS = "reply_symptoms"
+    # The safety answers to a reply with symptom words: an emergency, or urgent while the
+    # clinic is open or closed.
+    REPLY_EMERGENCY = "reply_emergency"
+    REPLY_URGENT = "reply_urgent"
+    REPLY_URGENT_CLOSED = "reply_urgent_closed"
+    # To the clinician on call, not to a patient: an alert nobody has acknowledged.
+    ALERT_ESCALATION = "alert_escalation"
 
 
 IMMEDIATE_KINDS = frozenset(
@@ -48,7 +56,16 @@ IMMEDIATE_KINDS = frozenset(
         Kind.REPLY_OPT_IN,
         Kind.REPLY_CONFIRM,
         Kind.REPLY_SYMPTOMS,
+        Kind.REPLY_EMERGENCY,
+        Kind.REPLY_URGENT,
+        Kind.REPLY_URGENT_CLOSED,
+        Kind.ALERT_ESCALATION,
     }
 )
 # An undelivered one of these means a person must phone the patient.
 SAFETY_KINDS = frozenset({Kind.INFECTION_72H, Kind.REVIEW_7D})
+# Answers about the patient's safety: they go even after the patient opted out (STOP ends
+# texts, not care), as do the answers to STOP and HELP themselves.
+SAFETY_REPLY_KINDS = frozenset(
+    {Kind.REPLY_SYMPTOMS, Kind.REPLY_EMERGENCY, Kind.REPLY_URGENT, Kind.REPLY_URGENT_CLOSED}
+)

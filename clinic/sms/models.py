@@ -46,10 +46,14 @@ class OutboundText(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # None for a text to staff (the clinician on call), which goes to ``to_number`` as planned.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     # The reply this text answers (HELP, STOP, symptoms ...), for texts that answer a reply.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_text.id"))
+    # The alert an escalation text is about. No foreign key: staff_alert already points at
+    # outbound_text (the text that did not arrive), and a key back would make a cycle.
+    alert_id: Mapped[int | None] = mapped_column(index=True)
     to_number: Mapped[str] = mapped_column(String(20), default="")
     body: Mapped[str] = mapped_column(Text, default="")  # as sent; rendered when sent
     send_at = mapped_column(UTCDateTime(), nullable=False)
@@ -69,9 +73,11 @@ class OutboundText(db.Model):
     sent_at = mapped_column(UTCDateTime())
     delivered_at = mapped_column(UTCDateTime())
 
-    patient: Mapped[Patient] = relationship()
+    patient: Mapped[Patient | None] = relationship()
 
     __table_args__ = (
+        # A text goes to a patient, or to the number planned with it (staff).
+        CheckConstraint("patient_id IS NOT NULL OR to_number <> ''", name="recipient_known"),
         # At most one text of a kind per visit, and one answer of a kind per reply.
         UniqueConstraint("appointment_id", "kind", name="uq_outbound_text_appointment_kind"),
         UniqueConstraint("reply_to_id", "kind", name="uq_outbound_text_reply_kind"),
@@ -130,6 +136,23 @@ class AlertLevel(enum.StrEnum):
 ALERT_ORDER = {AlertLevel.EMERGENCY: 0, AlertLevel.URGENT: 1, AlertLevel.TASK: 2}
 
 
+class AlertOutcome(enum.StrEnum):
+    """What the person who took an alert did; every one but NO_ANSWER closes it."""
+
+    CALLED_ADVISED = "called_advised"
+    EMERGENCY_CARE = "emergency_care"
+    BOOKED = "booked"
+    NO_ANSWER = "no_answer"  # the alert stays open and its escalation goes on
+
+
+OUTCOME_LABELS = {
+    AlertOutcome.CALLED_ADVISED: "Called and advised",
+    AlertOutcome.EMERGENCY_CARE: "Sent to emergency care",
+    AlertOutcome.BOOKED: "Booked to be seen",
+    AlertOutcome.NO_ANSWER: "No answer, try again",
+}
+
+
 class StaffAlert(db.Model):
     __tablename__ = "staff_alert"
 
@@ -143,11 +166,23 @@ class StaffAlert(db.Model):
     created_at = mapped_column(UTCDateTime(), nullable=False)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     acknowledged_at = mapped_column(UTCDateTime())
+    # The latest outcome recorded (a "no answer" leaves acknowledged_at empty), by whom, when.
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    outcome_at = mapped_column(UTCDateTime())
+    # Set when the on-call phone had its last escalation text and a desk task took over.
+    escalation_stopped_at = mapped_column(UTCDateTime())
 
     patient: Mapped[Patient | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("level IN ('emergency','urgent','task')", name="level_known"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN "
+            "('called_advised','emergency_care','booked','no_answer')",
+            name="outcome_known",
+        ),
         Index("ix_staff_alert_open", "acknowledged_at", "level", "created_at"),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from clinic.clock import utcnow
 from clinic.extensions import db
-from clinic.sms.kinds import IMMEDIATE_KINDS, Kind
+from clinic.sms.kinds import IMMEDIATE_KINDS, SAFETY_REPLY_KINDS, Kind
 from clinic.sms.models import OutboundText, TextStatus
 from clinic.sms.plan import (
     CarePolicy,
@@ -195,13 +195,14 @@ def queue_reply(
 
 
 def stop_all_for_patient(patient_id: int, reason: str) -> int:
-    """Opt-out: nothing planned goes out any more (answers to the opt-out itself excepted)."""
+    """Opt-out: nothing planned goes out any more, except the answer to the opt-out itself
+    and a safety answer to symptoms (it may go after STOP, see dispatch)."""
     result = db.session.execute(
         update(OutboundText)
         .where(
             OutboundText.patient_id == patient_id,
             OutboundText.status == TextStatus.PENDING,
-            OutboundText.kind != Kind.REPLY_OPT_OUT,
+            OutboundText.kind.not_in([Kind.REPLY_OPT_OUT, *SAFETY_REPLY_KINDS]),
         )
         .values(status=TextStatus.CANCELLED, error_message=reason[:300], updated_at=utcnow())
     )

@@ -48,7 +48,11 @@ KIND_LABELS = {
     Kind.REPLY_OPT_OUT: "Answer to STOP",
     Kind.REPLY_OPT_IN: "Answer to START",
     Kind.REPLY_CONFIRM: "Answer to C (confirm)",
-    Kind.REPLY_SYMPTOMS: "Answer to a reply that mentions symptoms",
+    Kind.REPLY_SYMPTOMS: "Answer to a reply that mentions symptoms (no longer sent)",
+    Kind.REPLY_EMERGENCY: "Answer to emergency symptoms: call the emergency number now",
+    Kind.REPLY_URGENT: "Answer to urgent symptoms while the clinic is open",
+    Kind.REPLY_URGENT_CLOSED: "Answer to urgent symptoms while the clinic is closed",
+    Kind.ALERT_ESCALATION: "To the clinician on call: an alert nobody has acknowledged",
 }
 
 _UPCOMING = (TextStatus.PENDING,)

@@ -13,22 +13,38 @@ from clinic.database import write_transaction
 from clinic.errors import NotFound, ValidationFailed
 from clinic.extensions import db
 from clinic.sms.kinds import Kind
-from clinic.sms.models import InboundText, MessageTemplate, StaffAlert
+from clinic.sms.models import AlertOutcome, InboundText, MessageTemplate, StaffAlert
 from clinic.sms.wording import TemplateCheck, check_template
 
 
-def acknowledge_alert(alert_id: int, staff) -> StaffAlert:
-    """Record who took an alert and when; an alert already taken keeps its first taker."""
+def acknowledge_alert(
+    alert_id: int, staff, outcome: AlertOutcome, note: str = ""
+) -> tuple[StaffAlert, bool]:
+    """Record what the person who took an alert did, and whether this call recorded it.
+
+    Any outcome but "no answer" closes the alert (which stops its escalation to the on-call
+    phone); "no answer, try again" is recorded and leaves it open, escalating. An alert
+    already closed keeps its first taker and outcome.
+    """
+    now = utcnow()
+    values = {
+        "outcome": outcome.value,
+        "outcome_note": (note or "").strip()[:300],
+        "outcome_by_id": staff.id,
+        "outcome_at": now,
+    }
+    if outcome is not AlertOutcome.NO_ANSWER:
+        values.update(acknowledged_at=now, acknowledged_by_id=staff.id)
     with write_transaction("sms-staff", lock=False):
         alert = db.session.get(StaffAlert, alert_id)
         if alert is None:
             raise NotFound("No such alert.")
-        db.session.execute(
+        result = db.session.execute(
             update(StaffAlert)
             .where(StaffAlert.id == alert_id, StaffAlert.acknowledged_at.is_(None))
-            .values(acknowledged_at=utcnow(), acknowledged_by_id=staff.id)
+            .values(**values)
         )
-    return alert
+    return alert, result.rowcount == 1
 
 
 def mark_handled(inbound_id: int, staff) -> InboundText:

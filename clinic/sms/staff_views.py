@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from clinic.errors import ValidationFailed
 from clinic.sms import queries, staff_services
-from clinic.sms.forms import ActionForm, TemplateForm
+from clinic.sms.forms import AcknowledgeForm, ActionForm, TemplateForm
+from clinic.sms.models import AlertOutcome
 from clinic.staff.auth import roles_required, safe_next
 from clinic.staff.models import Role
 
@@ -40,12 +41,21 @@ def alerts():
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 def acknowledge(alert_id: int):
-    form = ActionForm()  # the CSRF token was checked before the view ran
-    alert = staff_services.acknowledge_alert(alert_id, current_user._get_current_object())
-    if alert.acknowledged_by_id == current_user.id:
-        flash("Alert acknowledged.", "success")
-    else:
+    form = AcknowledgeForm()  # the CSRF token was checked before the view ran
+    if not form.validate():
+        for message in [*form.outcome.errors, *form.note.errors]:
+            flash(message, "error")
+        return _back(form, ".alerts")
+    outcome = AlertOutcome(form.outcome.data)
+    _alert, recorded = staff_services.acknowledge_alert(
+        alert_id, current_user._get_current_object(), outcome, form.note.data
+    )
+    if not recorded:
         flash("Someone else had already acknowledged that alert.", "info")
+    elif outcome is AlertOutcome.NO_ANSWER:
+        flash("No answer recorded; the alert stays open. Try again soon.", "info")
+    else:
+        flash("Alert acknowledged.", "success")
     return _back(form, ".alerts")
 
 

@@ -17,6 +17,11 @@ PLACEHOLDERS = {
     "phone": "the clinic's phone number",
     "link": "the patient's private booking link (or the booking page)",
     "next_visit": "the next visit's date and time, or a link to book one (7-day check only)",
+    "emergency": "the number to call in an emergency, e.g. 999",
+    "out_of_hours": "where to get advice while the clinic is closed (a setting)",
+    "opens": "when the clinic next opens, e.g. 09:00 tomorrow",
+    "level": "how pressing an alert is: EMERGENCY or URGENT (texts to the clinician on call)",
+    "since": "when the alert was raised, e.g. 14:05 (texts to the clinician on call)",
 }
 
 DEFAULTS: dict[Kind, str] = {
@@ -70,6 +75,16 @@ DEFAULTS: dict[Kind, str] = {
     Kind.REPLY_SYMPTOMS: "{clinic}: thank you for telling us. A clinician will call you shortly. "
     "If you are very unwell, confused, breathless or your heart is racing, call the emergency "
     "number now.",
+    # The number to call comes first: a frightened reader may stop after a few words.
+    Kind.REPLY_EMERGENCY: "{clinic}: please call {emergency} now. If you cannot, ask someone "
+    "to call for you. We have your message and will also call you as soon as we can.",
+    Kind.REPLY_URGENT: "{clinic}: thank you for telling us. A clinician will call you today. "
+    "To talk sooner call {phone}. If you feel very unwell, call {emergency} now.",
+    Kind.REPLY_URGENT_CLOSED: "{clinic}: thank you for telling us. We are closed now; a "
+    "clinician will call you when we open at {opens}. {out_of_hours} If you feel very unwell, "
+    "call {emergency} now.",
+    Kind.ALERT_ESCALATION: "{clinic}: a patient message marked {level} has waited for a "
+    "clinician since {since}. Please open the alerts page: {link}",
 }
 
 OPT_OUT_LINE = " Reply STOP to opt out."
@@ -91,6 +106,13 @@ SAMPLE = {
     "phone": "+44 20 7946 0321",
     "link": "https://book.example-clinic.co.uk/manage/" + "x" * 72,
     "next_visit": "Your next visit: Wednesday 30 September at 10:15.",
+    "emergency": "999",
+    # As long as OUT_OF_HOURS_ADVICE may be (MAX_SETTING_TEXT).
+    "out_of_hours": "For urgent advice while we are closed, call your doctor's out-of-hours "
+    "service or the advice line.",
+    "opens": "09:00 on Wednesday",
+    "level": "EMERGENCY",
+    "since": "14:05 on Wednesday",
 }
 
 
@@ -137,6 +159,25 @@ def check_template(kind: Kind, body: str) -> TemplateCheck:
         elif segments == 2:
             warnings.append("With real details this goes as 2 text messages; 1 is better.")
     return TemplateCheck(errors, warnings, segments)
+
+
+# A setting that goes into a text as it is, such as OUT_OF_HOURS_ADVICE, may take this many
+# characters (the sample above is as long as the template checks allow for).
+MAX_SETTING_TEXT = len(SAMPLE["out_of_hours"])
+
+
+def check_setting_text(name: str, value: str) -> list[str]:
+    """What is wrong with a setting's words that a text carries as they are (empty: nothing)."""
+    errors = []
+    if len(value) > MAX_SETTING_TEXT:
+        errors.append(f"{name} must be at most {MAX_SETTING_TEXT} characters")
+    if "{" in value or "}" in value:
+        errors.append(f"{name} cannot hold braces")
+    if FORBIDDEN.search(value):
+        errors.append(f"{name} must not name a condition, medicine or procedure")
+    if encoding_of(value).name != "GSM-7":
+        errors.append(f"{name} must use plain characters only")
+    return errors
 
 
 def _placeholders(text: str) -> set[str] | None:
