@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -48,6 +49,29 @@ def _time(env: dict, name: str, default: str) -> time:
         raise RuntimeError(f"setting {name} must look like 09:00, got {value!r}") from exc
 
 
+# The number to call in an emergency, by the clinic's country (DEFAULT_PHONE_REGION).
+EMERGENCY_NUMBERS = {"GB": "999", "US": "911", "CA": "911", "AU": "000", "NZ": "111"}
+EU_REGIONS = frozenset(
+    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
+    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+)
+
+
+def emergency_number(region: str) -> str:
+    region = region.upper()
+    if region in EMERGENCY_NUMBERS:
+        return EMERGENCY_NUMBERS[region]
+    return "112" if region in EU_REGIONS else "999"
+
+
+def smtp_url(raw: str | None) -> str:
+    """Empty switches email off; anything else must be an smtp:// or smtps:// address."""
+    value = (raw or "").strip()
+    if value and urlsplit(value).scheme not in ("smtp", "smtps"):
+        raise RuntimeError("setting SMTP_URL must start with smtp:// or smtps://")
+    return value
+
+
 def from_environment(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
@@ -59,6 +83,12 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "CLINIC_NAME": env.get("CLINIC_NAME") or "Northside Hair Clinic",
         "CLINIC_PHONE": env.get("CLINIC_PHONE") or "+44 20 7946 0321",
         "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION") or "GB",
+        "CLINIC_EMERGENCY_NUMBER": env.get("CLINIC_EMERGENCY_NUMBER")
+        or emergency_number(env.get("DEFAULT_PHONE_REGION") or "GB"),
+        # Email goes out only when this is set (and only to patients who agreed to email).
+        "SMTP_URL": smtp_url(env.get("SMTP_URL")),
+        # Empty: "<CLINIC_NAME> <no-reply@<host of PUBLIC_BASE_URL>>".
+        "EMAIL_FROM": env.get("EMAIL_FROM") or "",
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

@@ -98,7 +98,8 @@ class _RateLimiter:
 
 
 def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
-    """Reconcile abandoned claims, then send every due text (up to max_rows)."""
+    """Reconcile abandoned claims, then send every due text (up to max_rows), then run the
+    registered dispatch steps (the email outbox)."""
     config = current_app.config
     report = PassReport()
     reconcile_abandoned(report)
@@ -113,6 +114,9 @@ def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
             break
         _send_batch(token, batch, limiter, report)
         handled += len(batch)
+    for name, step in hooks.dispatch_steps().items():
+        for outcome, n in step().items():
+            report.add(f"{name} {outcome}", n)
     return report
 
 
