@@ -107,7 +107,7 @@ def test_the_confirmation_arrives_once_with_the_manage_link_and_the_calendar_fil
 
     [row] = emails()
     assert row.status == EmailStatus.SENT and row.attempts == 1
-    assert row.message_id == message["Message-ID"]
+    assert row.message_id == message["Message-ID"].strip()
     assert email_pass() == {}
     assert smtp.count() == 1
 
