@@ -4,24 +4,29 @@ SMTP server on 127.0.0.1, retried when the server says "later", never without co
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
+from clinic.booking.forms import PatientDetailsForm
 from clinic.booking.tokens import manage_url
 from clinic.extensions import db
+from clinic.mail import dispatch
 from clinic.mail.dispatch import email_pass
 from clinic.mail.models import EmailStatus, OutboundEmail
 from clinic.patients.models import Patient
+from clinic.screening import services as screening_services
+from clinic.screening.models import Screening
 from clinic.sms.dispatch import dispatch_pass
 from clinic.sms.models import AlertLevel, StaffAlert
 from clinic.sms.wording import FORBIDDEN
 from clinic.visits import services as visits
 from clinic.visits.services import SessionInput
-from tests.factories import make_booking, make_clinic, patient_details
-from tests.helpers import answered, booking_body
+from tests.factories import all_no, make_booking, make_clinic, patient_details
+from tests.helpers import answered, booking_body, make_staff
 from tests.smtp_server import SmtpServer
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -83,6 +88,13 @@ def body_html(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
+def calendar_of(message) -> str:
+    [part] = list(message.iter_attachments())
+    assert part.get_content_type() == "text/calendar"
+    content = part.get_content()
+    return content.decode() if isinstance(content, bytes) else content
+
+
 def test_the_confirmation_arrives_once_with_the_manage_link_and_the_calendar_file(clinic, smtp):
     appointment = book()
     link = manage_url(appointment)
@@ -98,11 +110,8 @@ def test_the_confirmation_arrives_once_with_the_manage_link_and_the_calendar_fil
     assert message["From"] == SENDER
     assert link in body_text(message) and link in body_html(message)
     assert "Tuesday 3 March 2026 at 10:00" in body_text(message)
-    [calendar] = list(message.iter_attachments())
-    assert calendar.get_content_type() == "text/calendar"
-    assert calendar.get_filename() == "appointment-2026-03-03.ics"
-    ics = calendar.get_content()
-    ics = ics.decode() if isinstance(ics, bytes) else ics
+    assert next(message.iter_attachments()).get_filename() == "appointment-2026-03-03.ics"
+    ics = calendar_of(message)
     assert "BEGIN:VEVENT" in ics and "20260303T100000Z" in ics
 
     [row] = emails()
@@ -261,8 +270,6 @@ def test_an_abandoned_claim_is_sent_again_only_if_it_was_never_handed_over(clini
 
 
 def test_the_online_form_asks_for_an_address_before_consent_to_email(app, clinic, client):
-    from clinic.booking.forms import PatientDetailsForm
-
     with app.test_request_context(method="POST", data={"email": "", "email_opt_in": "y"}):
         form = PatientDetailsForm()
         form.validate()
@@ -286,3 +293,43 @@ def test_the_api_takes_an_optional_email_consent_and_keeps_it_when_left_out(clin
     assert client.post("/api/v1/bookings", json=refused).status_code == 201
     assert patient().email_opt_in is False
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 2
+
+
+def test_a_booking_held_for_a_check_is_told_so_and_emailed_again_once_approved(clinic, smtp):
+    answers = all_no("microneedling") | {"anticoagulant": True}
+    appointment = book(screening=answers)
+    email_pass()
+    [held] = smtp.messages
+    assert "We are holding Tuesday 3 March 2026 at 10:00 for you" in body_text(held.message)
+    assert "STATUS:TENTATIVE" in calendar_of(held.message)
+
+    screening = db.session.scalar(
+        select(Screening).where(Screening.appointment_id == appointment.id)
+    )
+    clinician = make_staff(role="practitioner", email="dr@example.com")
+    screening_services.approve(screening.id, clinician)
+    email_pass()
+
+    approved = smtp.messages[1].message
+    assert approved["Subject"] == "Your visit at Northside Hair Clinic"
+    assert "Your visit is booked for Tuesday 3 March 2026 at 10:00" in body_text(approved)
+    assert "STATUS:CONFIRMED" in calendar_of(approved)
+    assert [row.kind for row in emails()] == ["confirmation", "approved"]
+
+
+def test_a_claim_settled_by_another_dispatcher_is_never_finished_by_the_first(clinic, smtp):
+    book()
+    token, [claimed] = dispatch.claim_batch(10, Counter())
+    # Its lease ran out and another dispatcher settled it while this one was still sending.
+    row = emails()[0]
+    row.status, row.claim_token, row.lease_until = EmailStatus.PENDING, None, None
+    db.session.commit()
+
+    report = Counter()
+    dispatch._send_and_record(None, token, claimed, report)
+
+    assert report == {"claim lost": 1}
+    assert smtp.count() == 0  # the data never ended, so the server kept nothing
+    assert emails()[0].status == EmailStatus.PENDING
+    assert email_pass() == {"sent": 1}
+    assert smtp.count() == 1

@@ -50,6 +50,10 @@ class Refused(Exception):
     """A 5xx reply: this message will not go to this address."""
 
 
+class ClaimLost(Exception):
+    """Another dispatcher settled this claim (its lease ran out): it owns the email now."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -141,6 +145,10 @@ def _send_and_record(connection, token: str, email: Claimed, report: Counter):
     except Refused as exc:
         _failed(token, email, str(exc), report)
         return connection
+    except ClaimLost:
+        # The end mark never went, so the server keeps nothing; the new owner sends it.
+        report["claim lost"] += 1
+        return _drop(connection)
     except (OSError, smtplib.SMTPException) as exc:
         # Connecting or signing in failed: nothing was handed over.
         _retry_or_fail(token, email, f"{type(exc).__name__}: {exc}", report)
@@ -177,7 +185,11 @@ def _send(connection: smtplib.SMTP, token: str, email: Claimed) -> tuple[int, st
         connection.send(_data_without_end(email.message))
     except (OSError, smtplib.SMTPException) as exc:
         raise Temporary(f"connection lost while sending: {exc}") from exc
-    _record(token, email.id, handed_over_at=utcnow(), keep_claim=True)
+    now = utcnow()
+    lease = now + timedelta(seconds=current_app.config["SMS_CLAIM_LEASE_SECONDS"])
+    # The lease is renewed with the record, so nobody settles the claim while the reply is read.
+    if not _record(token, email.id, handed_over_at=now, lease_until=lease, keep_claim=True):
+        raise ClaimLost
     try:
         connection.send(b".\r\n")
         code, text = connection.getreply()

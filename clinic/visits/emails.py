@@ -19,6 +19,7 @@ from clinic.mail import outbox
 from clinic.visits.queries import aftercare_sheet_for
 
 CONFIRMATION = "confirmation"
+APPROVED = "approved"  # a held booking confirmed after a clinician's check
 AFTERCARE = "aftercare_sheet"
 AFTERCARE_SUBJECT = "After your visit: how to look after yourself"
 # The aftercare advice is worth sending while it still applies.
@@ -29,7 +30,7 @@ def confirmation_subject() -> str:
     return f"Your visit at {current_app.config['CLINIC_NAME']}"
 
 
-def plan_confirmation(appointment, *, held: bool = False):
+def plan_confirmation(appointment, *, held: bool = False, kind: str = CONFIRMATION):
     patient = appointment.patient
     if not outbox.may_email(patient):
         return None
@@ -44,7 +45,7 @@ def plan_confirmation(appointment, *, held: bool = False):
         "held": held,
     }
     return outbox.plan(
-        CONFIRMATION,
+        kind,
         patient,
         subject=confirmation_subject(),
         text=render_template("email/confirmation.txt", **values),

@@ -56,11 +56,15 @@ def plan_texts(change: Change) -> None:
 
 def plan_emails(change: Change) -> None:
     """Email, for patients who agreed to it, alongside the texts: the confirmation (with the
-    calendar file) on booking, the aftercare sheet once the session is recorded."""
+    calendar file) on booking and on approval after a check, the aftercare sheet once the
+    session is recorded."""
     visit, event = change.visit, change.event
     if change.before is None:
         if change.context.get("confirm", True):
             emails.plan_confirmation(visit, held=change.after is State.NEEDS_REVIEW)
+    elif event is Event.APPROVE and visit.start_at > change.at:
+        # The booking held for a check is confirmed, with the calendar entry made firm.
+        emails.plan_confirmation(visit, kind=emails.APPROVED)
     elif event is Event.COMPLETE and visit.needles:
         emails.plan_aftercare(visit)
 
