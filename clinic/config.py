@@ -51,17 +51,14 @@ def _time(env: dict, name: str, default: str) -> time:
 
 # The number to call in an emergency, by the clinic's country (DEFAULT_PHONE_REGION).
 EMERGENCY_NUMBERS = {"GB": "999", "US": "911", "CA": "911", "AU": "000", "NZ": "111"}
-EU_REGIONS = frozenset(
-    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
-    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
-)
 
 
 def emergency_number(region: str) -> str:
     region = region.upper()
     if region in EMERGENCY_NUMBERS:
         return EMERGENCY_NUMBERS[region]
-    return "112" if region in EU_REGIONS else "999"
+    # 112 elsewhere: the EU's number, and one that GSM mobiles connect in most countries.
+    return "112"
 
 
 def smtp_url(raw: str | None) -> str:
