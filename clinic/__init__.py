@@ -164,9 +164,11 @@ def register_text_hooks(app: Flask) -> None:
     its texts need of them (a visit's details, what a reply confirms, daily jobs)."""
     from clinic.booking.texts import init_app as booking_texts
     from clinic.courses.nudges import init_app as course_nudges
+    from clinic.mail.dispatch import init_app as email_dispatch
 
     booking_texts(app)
     course_nudges(app)
+    email_dispatch(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -9,6 +9,7 @@ import os
 import re
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -80,6 +81,14 @@ def _e164(env: dict, name: str) -> str:
     return value
 
 
+def smtp_url(raw: str | None) -> str:
+    """Empty switches email off; anything else must be an smtp:// or smtps:// address."""
+    value = (raw or "").strip()
+    if value and urlsplit(value).scheme not in ("smtp", "smtps"):
+        raise RuntimeError("setting SMTP_URL must start with smtp:// or smtps://")
+    return value
+
+
 def from_environment(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
@@ -103,6 +112,10 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "ALERT_ESCALATE_URGENT_MINUTES": _int(env, "ALERT_ESCALATE_URGENT_MINUTES", 30),
         "ALERT_REPEAT_MINUTES": _int(env, "ALERT_REPEAT_MINUTES", 15),
         "ALERT_ESCALATION_MAX_TEXTS": _int(env, "ALERT_ESCALATION_MAX_TEXTS", 4),
+        # Email goes out only when this is set (and only to patients who agreed to email).
+        "SMTP_URL": smtp_url(env.get("SMTP_URL")),
+        # Empty: "<CLINIC_NAME> <no-reply@<host of PUBLIC_BASE_URL>>".
+        "EMAIL_FROM": env.get("EMAIL_FROM") or "",
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

@@ -6,6 +6,7 @@ from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.consent.models import ConsentForm, SignedConsent
 from clinic.courses.models import Course
+from clinic.mail.models import OutboundEmail
 from clinic.patients.models import Patient
 from clinic.screening.models import Screening
 from clinic.sms.models import (
@@ -29,6 +30,7 @@ __all__ = [
     "DeliveryReport",
     "InboundText",
     "MessageTemplate",
+    "OutboundEmail",
     "OutboundText",
     "Location",
     "Patient",

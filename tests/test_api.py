@@ -541,7 +541,8 @@ def test_openapi_schemas_match_what_the_api_answers(client, spec):
     assert schemas["Patient"]["properties"]["phone"]["maxLength"] == 32
 
     request = answered(client, booking_body(service="microneedling"))
-    assert set(schemas["BookingRequest"]["properties"]) == set(request) | {"practitioner_id"}
+    optional = {"practitioner_id", "email_opt_in"}
+    assert set(schemas["BookingRequest"]["properties"]) == set(request) | optional
     assert set(schemas["ConsentSignature"]["properties"]) == set(request["consent"])
     assert set(schemas["ConsentSignature"]["required"]) == set(request["consent"]) - {"photos"}
 

@@ -232,6 +232,12 @@ SCHEMAS: dict = {
                 "default": False,
                 "description": "The patient agrees to care texts about this visit.",
             },
+            "email_opt_in": {
+                "type": "boolean",
+                "description": "The patient agrees to email about this visit and its aftercare "
+                "(sent only with `patient.email`). Leave out to keep a returning patient's "
+                "choice.",
+            },
             "screening": {
                 **_ref("schemas", "ScreeningAnswers"),
                 "description": "Required: answers to every question of the intake, also for "

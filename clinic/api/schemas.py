@@ -296,6 +296,8 @@ BOOKING_FIELDS: dict[str, Field] = {
     "patient": Field(nested(PATIENT_FIELDS)),
     # Care texts need an explicit yes: leaving the field out means no.
     "sms_opt_in": Field(boolean, required=False, default=False),
+    # Email needs an explicit yes too; leaving it out keeps a returning patient's choice.
+    "email_opt_in": Field(boolean, required=False, default=None),
     # Both optional here: the booking rules name each missing answer, and whether the service
     # needs a consent at all.
     "screening": Field(screening_answers, required=False),
@@ -318,6 +320,7 @@ def booking_request(
         patient=PatientDetails(**values["patient"]),
         practitioner_id=values["practitioner_id"],
         sms_opt_in=values["sms_opt_in"],
+        email_opt_in=values["email_opt_in"],
         screening=values["screening"],
         consent=None
         if consent is None

@@ -127,6 +127,7 @@ class PatientDetailsForm(FlaskForm):
         render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )
     sms_opt_in = BooleanField("Yes, text me about my appointment and aftercare", default=False)
+    email_opt_in = BooleanField("Yes, email me my booking and aftercare advice", default=False)
 
     # Set by details_form for the chosen service.
     question_keys: tuple[str, ...] = ()
@@ -142,6 +143,10 @@ class PatientDetailsForm(FlaskForm):
             )
         except InvalidPhone as exc:
             raise ValidationError(str(exc)) from exc
+
+    def validate_email_opt_in(self, field):
+        if field.data and not self.email.data:
+            raise ValidationError("Please enter your email address, or untick this box.")
 
     def validate_date_of_birth(self, field):
         if field.data is None:
@@ -172,6 +177,7 @@ class PatientDetailsForm(FlaskForm):
             start=start,
             practitioner_id=practitioner_id,
             sms_opt_in=self.sms_opt_in.data,
+            email_opt_in=bool(self.email_opt_in.data),
             patient=PatientDetails(
                 full_name=self.full_name.data,
                 phone=self.phone_e164,

@@ -79,6 +79,8 @@ class BookingRequest:
     patient: PatientDetails
     practitioner_id: int | None = None
     sms_opt_in: bool = False
+    # Email about this visit and its aftercare; None leaves a returning patient's choice as it was.
+    email_opt_in: bool | None = None
     source: str = BookingSource.ONLINE
     # Health answers {question key: yes?}; required online, optional at the desk (where the
     # check-in gate asks for a screening later if none was given).
@@ -290,7 +292,9 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
     answers = dict(request.screening or {})
     screening = _screen(service, start, request, answers, location_id)
     with conflicts_mean_taken(), write_transaction("booking"):
-        patient = _find_or_create_patient(request.patient, request.sms_opt_in, request.source)
+        patient = _find_or_create_patient(
+            request.patient, request.sms_opt_in, request.source, request.email_opt_in
+        )
         appointment = hold(
             service,
             start,
@@ -621,7 +625,9 @@ def _pick(free: Iterable[Slot], prefer: int | None) -> Slot:
     return free[0]
 
 
-def _find_or_create_patient(details: PatientDetails, sms_opt_in: bool, source: str) -> Patient:
+def _find_or_create_patient(
+    details: PatientDetails, sms_opt_in: bool, source: str, email_opt_in: bool | None = None
+) -> Patient:
     # No accounts: the same mobile number and date of birth are the same person.
     patient = db.session.scalar(
         select(Patient).where(
@@ -639,4 +645,7 @@ def _find_or_create_patient(details: PatientDetails, sms_opt_in: bool, source: s
         patient.sms_opt_in = sms_opt_in
         patient.sms_opt_in_at = now
         patient.sms_opt_in_source = source
+    if email_opt_in is not None and (patient.id is None or patient.email_opt_in != email_opt_in):
+        patient.email_opt_in = email_opt_in
+        patient.email_opt_in_at = now
     return patient

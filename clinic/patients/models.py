@@ -19,6 +19,9 @@ class Patient(db.Model):
     # When and how the care-text choice was last made (online form, desk, a STOP reply ...).
     sms_opt_in_at = mapped_column(UTCDateTime())
     sms_opt_in_source: Mapped[str] = mapped_column(String(20), default="")
+    # Email about visits and aftercare goes only to a patient who agreed to it, and gave an address.
+    email_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
+    email_opt_in_at = mapped_column(UTCDateTime())
     # Set once the first text has gone out: that first text says how to opt out.
     first_text_at = mapped_column(UTCDateTime())
     # A number Twilio refused as invalid or not a mobile: texts stop, staff phone instead.

@@ -99,8 +99,8 @@ class _RateLimiter:
 
 def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
     """Plan the escalation texts now due, reconcile abandoned claims, send every due text (up to
-    max_rows), then raise a phone task for each safety text that came due and will not reach
-    its patient."""
+    max_rows), raise a phone task for each safety text that came due and will not reach its
+    patient, then run the registered dispatch steps (the email outbox)."""
     config = current_app.config
     report = PassReport()
     planned = escalation.escalate_due()
@@ -122,6 +122,9 @@ def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
     tasks = alerts.raise_missed_safety_tasks()
     if tasks:
         report.add("phone tasks (safety text missed)", tasks)
+    for name, step in hooks.dispatch_steps().items():
+        for outcome, n in step().items():
+            report.add(f"{name} {outcome}", n)
     return report
 
 

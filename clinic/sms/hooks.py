@@ -42,6 +42,8 @@ NextVisitLookup = Callable[[int], UpcomingVisit | None]
 ConfirmReplyHandler = Callable[[int, datetime], int | None]
 # Runs in its own transaction(s); returns how many things it did, for the scheduler's log.
 HousekeepingJob = Callable[[], int]
+# Runs after the texts in every dispatcher pass (email, say); returns {outcome: count}.
+DispatchStep = Callable[[], Mapping[str, int]]
 
 
 @dataclass
@@ -50,6 +52,7 @@ class TextHooks:
     next_visit: NextVisitLookup | None = None
     confirm_reply: ConfirmReplyHandler | None = None
     housekeeping: dict[str, HousekeepingJob] = field(default_factory=dict)
+    dispatch_steps: dict[str, DispatchStep] = field(default_factory=dict)
 
 
 def _hooks(app: Flask) -> TextHooks:
@@ -71,6 +74,11 @@ def register_confirm_reply(app: Flask, handler: ConfirmReplyHandler) -> None:
 def register_housekeeping(app: Flask, name: str, job: HousekeepingJob) -> None:
     """A daily job; ``name`` keys its count in housekeeping's result, in registration order."""
     _hooks(app).housekeeping[name] = job
+
+
+def register_dispatch_step(app: Flask, name: str, step: DispatchStep) -> None:
+    """More work for each dispatcher pass; ``name`` prefixes its outcomes in the pass's report."""
+    _hooks(app).dispatch_steps[name] = step
 
 
 def _registered(name: str):
@@ -96,3 +104,7 @@ def confirm_reply(patient_id: int, now: datetime) -> int | None:
 
 def housekeeping_jobs() -> dict[str, HousekeepingJob]:
     return dict(_hooks(current_app).housekeeping)
+
+
+def dispatch_steps() -> dict[str, DispatchStep]:
+    return dict(_hooks(current_app).dispatch_steps)

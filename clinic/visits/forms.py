@@ -179,6 +179,11 @@ class SessionForm(FlaskForm):
         description="Needed only when the depth is outside the clinic's usual range.",
     )
 
+    aftercare_sheet_handed_over = BooleanField(
+        "Printed aftercare sheet handed to the patient",
+        description="Print it from the visit page and go through it with the patient.",
+    )
+
     def validate_needle_depth_mm(self, field):
         if not _DEPTH.fullmatch(field.data or ""):
             raise ValidationError("Enter the depth as a number of millimetres, like 1.5.")
@@ -208,6 +213,7 @@ class SessionForm(FlaskForm):
             notes=(self.notes.data or "").strip(),
             depth_confirmed=bool(self.depth_confirmed.data),
             depth_reason=self.depth_reason.data or "",
+            aftercare_sheet_handed_over=bool(self.aftercare_sheet_handed_over.data),
         )
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:

@@ -30,6 +30,8 @@ class SessionRecord(db.Model):
     cartridge_lot: Mapped[str] = mapped_column(String(60))
     prp_kit_lot: Mapped[str] = mapped_column(String(60), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # When the printed aftercare sheet was handed to the patient (None: not recorded yet).
+    aftercare_sheet_given_at = mapped_column(UTCDateTime())
     # Who wrote the record, and when: the clinical record's signature.
     recorded_at = mapped_column(UTCDateTime(), nullable=False)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 
 from clinic.actors import ActorKind
@@ -26,6 +27,7 @@ from clinic.visits import changes, lifecycle
 from clinic.visits import services as visit_services
 from clinic.visits.lifecycle import Event
 from clinic.visits.models import SessionRecord
+from clinic.visits.sheet import AftercareSheet, aftercare_sheet
 from clinic.web.formatting import clinic_tz
 
 
@@ -126,4 +128,44 @@ def consent_record(signed_id: int) -> ConsentRecord:
         else None,
         course=db.session.get(Course, signed.course_id) if signed.course_id else None,
         text_matches=hashlib.sha256(form.text.encode("utf-8")).hexdigest() == signed.form_sha256,
+    )
+
+
+# Sessions whose aftercare sheet can be printed: ready in the chair, or done.
+SHEET_STATUSES = frozenset({lifecycle.State.CHECKED_IN, lifecycle.State.COMPLETED})
+
+
+@dataclass(frozen=True)
+class SheetPage:
+    appointment: Appointment
+    patient_name: str
+    day: date  # the session's local date
+    treatment: str
+    sheet: AftercareSheet
+    session_record: SessionRecord | None
+
+
+def aftercare_sheet_for(appointment: Appointment) -> AftercareSheet:
+    config = current_app.config
+    return aftercare_sheet(
+        clinic=config["CLINIC_NAME"],
+        clinic_phone=appointment.practitioner.location.phone or config["CLINIC_PHONE"],
+        emergency_number=config["CLINIC_EMERGENCY_NUMBER"],
+    )
+
+
+def sheet_page(appointment_id: int) -> SheetPage:
+    """The printable aftercare sheet of a session that needles, checked in or completed."""
+    appointment = visit_services.get_appointment(appointment_id)
+    if not appointment.needles or appointment.status not in SHEET_STATUSES:
+        raise NotFound("This visit has no aftercare sheet.")
+    return SheetPage(
+        appointment=appointment,
+        patient_name=appointment.patient.full_name,
+        day=appointment.start_at.astimezone(appointment.timezone).date(),
+        treatment=appointment.service.name,
+        sheet=aftercare_sheet_for(appointment),
+        session_record=db.session.scalar(
+            select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
+        ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from clinic.actors import Actor, ActorKind
 from clinic.audit import services as audit
@@ -49,6 +50,8 @@ class SessionInput:
     # A depth outside the clinic's range is recorded only when confirmed, with the reason.
     depth_confirmed: bool = False
     depth_reason: str = ""
+    # The printed aftercare sheet was handed to the patient as the session ended.
+    aftercare_sheet_handed_over: bool = False
 
 
 def get_appointment(appointment_id: int) -> Appointment:
@@ -205,22 +208,51 @@ def complete(appointment_id: int, record: SessionInput, staff, *, by: Actor | No
             notes=record.notes.strip(),
             recorded_at=now,
             recorded_by_id=getattr(staff, "id", None) or by.staff_id,
+            aftercare_sheet_given_at=now if record.aftercare_sheet_handed_over else None,
         )
         db.session.add(session_record)
         db.session.flush()
+        recorded = {"session_record_id": (None, session_record.id)}
+        if record.aftercare_sheet_handed_over:
+            recorded["aftercare_sheet_handed_over"] = (False, True)
         audit.record(
             by,
             "session.recorded",
             at=now,
             patient_id=appointment.patient_id,
             appointment_id=appointment.id,
-            changes={"session_record_id": (None, session_record.id)},
+            changes=recorded,
         )
         # The aftercare texts hang on this event, anchored to the recorded end: now.
         changes.apply(
             appointment, Event.COMPLETE, by, context={"session_record": session_record.id}
         )
     return session_record
+
+
+def mark_sheet_handed_over(appointment_id: int, *, by: Actor | None = None) -> SessionRecord:
+    """The printed aftercare sheet was handed over after the session was recorded without it."""
+    by = _actor(by)
+    with write_transaction("booking"):
+        record = db.session.scalar(
+            select(SessionRecord).where(SessionRecord.appointment_id == appointment_id)
+        )
+        if record is None:
+            raise ChangeNotAllowed("Record the session first; the sheet is marked with it.")
+        if record.aftercare_sheet_given_at is not None:
+            raise ChangeNotAllowed("The aftercare sheet is already recorded as handed over.")
+        now = utcnow()
+        record.aftercare_sheet_given_at = now
+        appointment = get_appointment(appointment_id)
+        audit.record(
+            by,
+            "aftercare_sheet.handed_over",
+            at=now,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            changes={"aftercare_sheet_handed_over": (False, True)},
+        )
+    return record
 
 
 def depth_range() -> tuple[float, float]:

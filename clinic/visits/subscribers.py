@@ -15,7 +15,7 @@ from clinic.extensions import db
 from clinic.sms import alerts, outbox
 from clinic.sms.kinds import Kind
 from clinic.sms.models import AlertLevel
-from clinic.visits import lifecycle
+from clinic.visits import emails, lifecycle
 from clinic.visits.lifecycle import Change, Event, State
 from clinic.web.formatting import format_when
 
@@ -52,6 +52,21 @@ def plan_texts(change: Change) -> None:
         _tell_declined(visit)
     elif event is Event.COMPLETE and visit.needles:
         outbox.plan_for_completed_session(visit)
+
+
+def plan_emails(change: Change) -> None:
+    """Email, for patients who agreed to it, alongside the texts: the confirmation (with the
+    calendar file) on booking and on approval after a check, the aftercare sheet once the
+    session is recorded."""
+    visit, event = change.visit, change.event
+    if change.before is None:
+        if change.context.get("confirm", True):
+            emails.plan_confirmation(visit, held=change.after is State.NEEDS_REVIEW)
+    elif event is Event.APPROVE and visit.start_at > change.at:
+        # The booking held for a check is confirmed, with the calendar entry made firm.
+        emails.plan_confirmation(visit, kind=emails.APPROVED)
+    elif event is Event.COMPLETE and visit.needles:
+        emails.plan_aftercare(visit)
 
 
 def _tell_declined(visit) -> None:
@@ -93,7 +108,7 @@ def _plain(pair: tuple) -> tuple:
     return tuple(value.value if isinstance(value, State) else value for value in pair)
 
 
-RECEIVERS = (plan_texts, forget_free_times, record_in_audit_log)
+RECEIVERS = (plan_texts, plan_emails, forget_free_times, record_in_audit_log)
 
 
 def _in_the_app(change: Change) -> None:

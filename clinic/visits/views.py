@@ -125,6 +125,24 @@ def complete(appointment_id: int):
     return _back(appointment_id)
 
 
+@bp.get("/<int:appointment_id>/aftercare")
+def aftercare(appointment_id: int):
+    """The printable aftercare sheet, handed to the patient on paper."""
+    return render_template("visits/aftercare.html", page=queries.sheet_page(appointment_id))
+
+
+@bp.post("/<int:appointment_id>/aftercare/handed-over")
+def aftercare_handed_over(appointment_id: int):
+    if not ButtonForm().validate_on_submit():
+        return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
+    try:
+        visit_services.mark_sheet_handed_over(appointment_id, by=_by())
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, problem=exc.message)
+    flash("Aftercare sheet recorded as handed over.", "success")
+    return _back(appointment_id)
+
+
 @bp.post("/<int:appointment_id>/finish")
 def finish(appointment_id: int):
     if not ButtonForm().validate_on_submit():
