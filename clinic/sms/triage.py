@@ -76,9 +76,7 @@ def tokens(body: str) -> list[str]:
     for raw in _TOKEN.findall(text):
         if raw[0] in ".!?;\n":
             out.append(SENTENCE)
-        elif raw[0] in ",:()/-":
-            out.append(CLAUSE)
-        elif raw in _CLAUSE_WORDS:
+        elif raw[0] in ",:()/-" or raw in _CLAUSE_WORDS:
             out.append(CLAUSE)
         else:
             word = raw if raw in vocab.REWRITES else raw.removesuffix("'s").replace("'", "")
@@ -136,18 +134,26 @@ def typo_allowance(word: str) -> int:
 def _vocabulary() -> tuple[dict[str, list[tuple[str, ...]]], frozenset[str], dict[str, set[str]]]:
     """Concept -> phrases as stem tuples; every known word; stems by first letter for typos."""
     phrases = {
-        name: [tuple(stem(w) for w in phrase.split()) for phrase in entries]
+        name: [tuple(_vocabulary_word(w) for w in phrase.split()) for phrase in entries]
         for name, entries in vocab.CONCEPTS.items()
     }
-    known = {w for entries in vocab.CONCEPTS.values() for p in entries for w in p.split()}
+    known = {
+        w.lstrip("=") for entries in vocab.CONCEPTS.values() for p in entries for w in p.split()
+    }
     known |= set(vocab.REWRITES.values()) | vocab.NEVER_A_TYPO | vocab.FILLERS
     by_letter: dict[str, set[str]] = {}
     for entries in vocab.CONCEPTS.values():
         for phrase in entries:
             for word in phrase.split():
-                if len(word) >= 5:
+                if len(word) >= 5 and not word.startswith("="):
                     by_letter.setdefault(word[0], set()).add(word)
     return phrases, frozenset(known), by_letter
+
+
+def _vocabulary_word(word: str) -> str:
+    """A vocabulary word is matched by its stem; "=boils" matches that exact word only
+    (so "boiling" in here is not a boil)."""
+    return word if word.startswith("=") else stem(word)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -185,7 +191,10 @@ def _mentions(words: list[str]) -> list[Mention]:
         for option in options:
             size = len(option)
             for start in range(len(stems) - size + 1):
-                if tuple(stems[start : start + size]) == option:
+                if all(
+                    stems[start + k] == part or (part[0] == "=" and words[start + k] == part[1:])
+                    for k, part in enumerate(option)
+                ):
                     found.append(Mention(concept, start, start + size))
     found.extend(_temperatures(words))
     return found
@@ -196,9 +205,52 @@ _DEGREE_WORDS = frozenset({"deg", "degree", "degrees"})
 _CELSIUS = frozenset({"c", "celsius", "centigrade"})
 _FAHRENHEIT = frozenset({"f", "fahrenheit"})
 _NOT_TEMP_UNITS = frozenset(
-    "minute minutes hour hours h day days week weeks wk month months year years yrs y am pm "
-    "percent kg mm cm ml mg pound pounds quid p k th st nd rd times x people euros dollars "
-    "miles km mph oclock o clock".split()
+    [
+        "minute",
+        "minutes",
+        "hour",
+        "hours",
+        "h",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "wk",
+        "month",
+        "months",
+        "year",
+        "years",
+        "yrs",
+        "y",
+        "am",
+        "pm",
+        "percent",
+        "kg",
+        "mm",
+        "cm",
+        "ml",
+        "mg",
+        "pound",
+        "pounds",
+        "quid",
+        "p",
+        "k",
+        "th",
+        "st",
+        "nd",
+        "rd",
+        "times",
+        "x",
+        "people",
+        "euros",
+        "dollars",
+        "miles",
+        "km",
+        "mph",
+        "oclock",
+        "o",
+        "clock",
+    ]
 )
 
 
@@ -247,9 +299,14 @@ def _sentence_of(words: list[str], position: int) -> tuple[int, int]:
 def _negated(words: list[str], start: int, end: int, inside: set[int]) -> bool:
     """A negator a few words before the mention (same clause), or inside a two-part mention."""
     position, seen = start - 1, 0
-    while position >= 0 and seen < vocab.NEGATION_SCOPE and words[position] not in (
-        SENTENCE,
-        CLAUSE,
+    while (
+        position >= 0
+        and seen < vocab.NEGATION_SCOPE
+        and words[position]
+        not in (
+            SENTENCE,
+            CLAUSE,
+        )
     ):
         if _negates(words, position):
             return True
@@ -337,7 +394,9 @@ def _found(sign: vocab.Sign, mentions: list[Mention], words: list[str]) -> bool:
     for start, end, inside in _candidates(sign, mentions, words):
         sentence = _sentence_of(words, start)
 
-        def near(concepts, window=sign.window, start=start, end=end, sentence=sentence):
+        def near(
+            concepts, window=sign.window, start=start, end=end, sentence=sentence, inside=inside
+        ):
             return [
                 m
                 for m in _near(mentions, set(concepts), words, start, end, window, sentence)
@@ -349,7 +408,7 @@ def _found(sign: vocab.Sign, mentions: list[Mention], words: list[str]) -> bool:
         following = vocab.NOT_FOLLOWED_BY.get(_concept_at(mentions, start, sign))
         if following and any(m.start == end for m in mentions if m.concept == following):
             continue
-        if sign.not_near and near(sign.not_near, window=3):
+        if sign.not_near and near(sign.not_near, window=4) and not near(sign.strong):
             continue
         if sign.needs and not near(sign.needs):
             continue
@@ -427,8 +486,13 @@ def _keyword_intent(words: list[str], body: str) -> Intent:
     if content in vocab.HELP_WHOLE:
         return Intent.HELP
     if "?" not in body and plain:
-        rest = [w for w in plain if w not in vocab.CONFIRM_FILLERS]
-        if rest and all(w in vocab.CONFIRM_WORDS for w in rest) and len(plain) <= 12:
+        rest = [w for w in plain if w not in vocab.CONFIRM_FILLERS and not w[0].isdigit()]
+        asked = any(
+            w in vocab.CONFIRM_WORDS and i and plain[i - 1] in vocab.NOT_CONFIRMING_AFTER
+            for i, w in enumerate(plain)
+        )
+        short = len(plain) <= 12
+        if rest and all(w in vocab.CONFIRM_WORDS for w in rest) and short and not asked:
             return Intent.CONFIRM
         saying_yes = plain[0] in vocab.CONFIRM_YES and not rest
         if saying_yes and any(_has_phrase(plain, p) for p in vocab.CONFIRM_PHRASES):
@@ -445,7 +509,10 @@ def triage(body: str) -> Triage:
     signs = [
         sign
         for sign in vocab.SIGNS
-        if any(m.concept in sign.alone or any(m.concept == g[0] for g in sign.together) for m in mentions)
+        if any(
+            m.concept in sign.alone or any(m.concept == g[0] for g in sign.together)
+            for m in mentions
+        )
         and _found(sign, mentions, words)
     ]
     signs.sort(key=lambda s: -_LEVELS[s.level])
