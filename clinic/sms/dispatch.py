@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, false, func, select, update
 
 from clinic.clock import utcnow
 from clinic.database import write_transaction
@@ -64,7 +64,7 @@ class Claimed:
 
     id: int
     kind: str
-    patient_id: int
+    patient_id: int | None  # None: a safety reply to a number that matches no patient
     to_number: str
     body: str
     segments: int
@@ -193,7 +193,8 @@ _PATIENT = Patient.__table__
 
 def _text_query():
     """One row per text with what rendering and sending it needs: plain columns, no objects,
-    because this runs for every text the clinic sends."""
+    because this runs for every text the clinic sends. A text with no patient (the safety
+    reply to an unknown number) goes to its own to_number, with no consent on record."""
     return select(
         _OT.c.id,
         _OT.c.kind,
@@ -202,11 +203,11 @@ def _text_query():
         _OT.c.expires_at,
         _OT.c.immediate,
         _OT.c.attempts,
-        _PATIENT.c.phone,
-        _PATIENT.c.sms_opt_in,
-        _PATIENT.c.phone_unusable,
+        func.coalesce(_PATIENT.c.phone, _OT.c.to_number).label("phone"),
+        func.coalesce(_PATIENT.c.sms_opt_in, false()).label("sms_opt_in"),
+        func.coalesce(_PATIENT.c.phone_unusable, false()).label("phone_unusable"),
         _PATIENT.c.first_text_at,
-    ).select_from(_OT.join(_PATIENT, _PATIENT.c.id == _OT.c.patient_id))
+    ).select_from(_OT.outerjoin(_PATIENT, _PATIENT.c.id == _OT.c.patient_id))
 
 
 def _visits(rows) -> dict[int, VisitDetails]:
@@ -428,7 +429,11 @@ def _record(token: str, results: list[dict], followups) -> None:
 
 
 def _follow_up(followups, now: datetime) -> None:
-    introduced = {text.patient_id for what, text, _code in followups if what == "first"}
+    introduced = {
+        text.patient_id
+        for what, text, _code in followups
+        if what == "first" and text.patient_id is not None
+    }
     if introduced:
         # One statement for the batch: these patients have now had their first text.
         db.session.execute(
@@ -437,7 +442,7 @@ def _follow_up(followups, now: datetime) -> None:
             .values(first_text_at=now)
         )
     for what, text, code in followups:
-        if what == "failed":
+        if what == "failed" and text.patient_id is not None:
             patient = db.session.get(Patient, text.patient_id)
             alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
 
@@ -526,4 +531,4 @@ def reconcile_abandoned(report: PassReport) -> None:
 @dataclass(frozen=True)
 class _Ref:
     id: int
-    patient_id: int
+    patient_id: int | None

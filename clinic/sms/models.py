@@ -46,10 +46,12 @@ class OutboundText(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # None only for the safety reply to a number that matches no patient (sent to to_number).
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     # The reply this text answers (HELP, STOP, symptoms ...), for texts that answer a reply.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_text.id"))
+    # The number it went to; a patient's is written when the text is claimed for sending.
     to_number: Mapped[str] = mapped_column(String(20), default="")
     body: Mapped[str] = mapped_column(Text, default="")  # as sent; rendered when sent
     send_at = mapped_column(UTCDateTime(), nullable=False)
@@ -69,7 +71,7 @@ class OutboundText(db.Model):
     sent_at = mapped_column(UTCDateTime())
     delivered_at = mapped_column(UTCDateTime())
 
-    patient: Mapped[Patient] = relationship()
+    patient: Mapped[Patient | None] = relationship()
 
     __table_args__ = (
         # At most one text of a kind per visit, and one answer of a kind per reply.

@@ -89,7 +89,7 @@ def stem(word: str) -> str:
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("eed"):
             base = word[: -len(suffix)]
             if len(base) >= 2 and base[-1] == base[-2] and base[-1] not in "lsz":
                 base = base[:-1]  # vomitting -> vomit, throbbing -> throb
