@@ -183,19 +183,29 @@ class Mention:
     end: int  # exclusive
 
 
+@functools.cache
+def _phrases_by_first_word() -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Every phrase, filed under its first word's stem ("=word" for an exact word)."""
+    index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for concept, options in _vocabulary()[0].items():
+        for option in options:
+            index.setdefault(option[0], []).append((concept, option))
+    return index
+
+
 def _mentions(words: list[str]) -> list[Mention]:
-    phrases, _known, _ = _vocabulary()
+    index = _phrases_by_first_word()
     stems = [w if w in (SENTENCE, CLAUSE) else canonical(w) for w in words]
     found = []
-    for concept, options in phrases.items():
-        for option in options:
+    for start, (word, first) in enumerate(zip(words, stems, strict=True)):
+        for concept, option in index.get(first, []) + index.get("=" + word, []):
             size = len(option)
-            for start in range(len(stems) - size + 1):
-                if all(
-                    stems[start + k] == part or (part[0] == "=" and words[start + k] == part[1:])
-                    for k, part in enumerate(option)
-                ):
-                    found.append(Mention(concept, start, start + size))
+            if all(
+                start + k < len(stems)
+                and (stems[start + k] == part or (part[0] == "=" and words[start + k] == part[1:]))
+                for k, part in enumerate(option)
+            ):
+                found.append(Mention(concept, start, start + size))
     found.extend(_temperatures(words))
     return found
 

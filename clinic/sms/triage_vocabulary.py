@@ -675,6 +675,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "food",
         "car",
         "light",
+        "hat",
+        "cap",
+        "wig",
+        "tub",
+        "sauna",
     ),
     "weather": (
         "today",
