@@ -678,3 +678,21 @@ def test_a_carrier_opt_out_in_a_report_opts_the_patient_out(client, clinic):
         == 0
     )
     assert count(StaffAlert) == 0
+
+
+def test_the_safety_reply_to_an_unknown_number_goes_out_on_both_databases(any_app):
+    """The dispatcher claims a text with no patient (an outer join, locked on PostgreSQL)."""
+    with any_app.app_context():
+        make_clinic()
+        booked()
+        client = any_app.test_client()
+        text_in(client, "cant breathe", from_number="+447900111333")
+        report = dispatch_pass()
+        assert report.counts["sent"] == 2  # the booking's confirmation and the safety reply
+        [answer] = replies(Kind.REPLY_SYMPTOMS)
+        assert (answer.status, answer.patient_id, answer.to_number) == (
+            TextStatus.SENT,
+            None,
+            "+447900111333",
+        )
+        assert count(StaffAlert, StaffAlert.patient_id.is_(None)) == 1
