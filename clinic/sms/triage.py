@@ -59,6 +59,7 @@ SENTENCE = "."
 CLAUSE = ","
 _TOKEN = re.compile(r"[£$€]|\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[.!?;\n]+|[,:()/\-]+")
 _CLAUSE_WORDS = frozenset({"but", "although", "though", "however"})
+_COUNT = re.compile(r"\bx\s?(\d{1,2})\b|\b(\d{1,2})\s?x\b")
 
 
 # --- normalising --------------------------------------------------------------------------------
@@ -72,6 +73,7 @@ def tokens(body: str) -> list[str]:
         text = text.replace(symbol, words)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = text.replace("&", " and ").replace("°", " deg ").replace("º", " deg ")
+    text = _COUNT.sub(lambda m: f" {m.group(1) or m.group(2)} times ", text)  # x3, 3x
     out: list[str] = []
     for raw in _TOKEN.findall(text):
         if raw[0] in ".!?;\n":

@@ -220,6 +220,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "thudding",
         "jumping",
         "pumping",
+        "clappers",
+        "like a drum",
+        "out of my chest",
+        "ten to the dozen",
     ),
     "palpitations": ("palpitation", "palpitations", "palps", "tachycardia"),
     # the mind and speech
@@ -305,7 +309,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "bringing everything up",
     ),
     "sick": ("sick",),
-    "times": ("times", "twice", "x"),
+    "times": ("times", "twice"),
     "again_and_again": (
         "keep",
         "keeps",
@@ -362,6 +366,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "whole body",
         "teeth chattering",
         "badly",
+        "like a leaf",
+        "freezing",
+        "freezing cold",
     ),
     "rigors": ("rigor", "rigors", "rigour", "rigours", "teeth chattering", "teeth are chattering"),
     # spreading infection
@@ -388,6 +395,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "started fitting",
         "epileptic fit",
     ),
+    "fit_verb": ("=fitted", "=fitting", "=fits"),
     # pus and its kin
     "pus": (
         "pus",
@@ -455,6 +463,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "more inflamed",
         "more swelling",
         "more redness",
+        "hurts more",
+        "hurting more",
+        "more pain",
     ),
     "heat": ("hot", "heat", "warm", "warmth"),
     "pain": (
@@ -496,6 +507,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "grow",
         "increasing",
         "more and more",
+        "than yesterday",
+        "than before",
+        "than this morning",
+        "than last night",
         "getting more",
         "even more",
         "more swollen",
@@ -852,7 +867,7 @@ SIGNS: tuple[Sign, ...] = (
         EMERGENCY,
         alone=("palpitations",),
         together=(("heart", "heart_trouble"),),
-        window=4,
+        window=5,
     ),
     Sign(
         "new confusion or odd speech",
@@ -883,7 +898,7 @@ SIGNS: tuple[Sign, ...] = (
         not_near=("not_a_streak",),
         calmed_by=("gone_away",),
     ),
-    Sign("seizure", EMERGENCY, alone=("seizure",)),
+    Sign("seizure", EMERGENCY, alone=("seizure",), together=(("fit_verb", "times"),), window=2),
     # URGENT: a clinician calls the same day.
     Sign("pus, discharge or crusting", URGENT, alone=("pus",)),
     Sign("infection", URGENT, alone=("infected",)),
