@@ -530,6 +530,7 @@ def test_stop_with_symptoms_alerts_answers_then_opts_out(client, clinic, clock):
     db.session.commit()
     [alert] = db.session.scalars(select(StaffAlert)).all()
     assert (alert.level, alert.patient_id) == (AlertLevel.URGENT, appointment.patient_id)
+    assert "no more texts" in alert.reason
     reply = db.session.scalar(select(InboundText))
     assert (reply.intent, reply.needs_attention) == ("urgent", True)
     # Then the opt-out: the visit's texts are cancelled, the answers to this message are not.

@@ -133,11 +133,11 @@ def _answer_symptoms(result: Triage, inbound: InboundText, patient: Patient | No
     inbound.needs_attention = True
     kind = safety_reply_kind(result.level)
     if patient is not None:
+        reason = "Reply mentions symptoms: a clinician should call the patient now."
+        if result.opt_out:
+            reason += " They also asked for no more texts: phone them."
         alerts.raise_alert(
-            ALERT_LEVELS[result.level],
-            "Reply mentions symptoms: a clinician should call the patient now.",
-            patient_id=patient.id,
-            inbound_id=inbound.id,
+            ALERT_LEVELS[result.level], reason, patient_id=patient.id, inbound_id=inbound.id
         )
         outbox.queue_reply(patient.id, kind, inbound.id)
         return
@@ -146,7 +146,7 @@ def _answer_symptoms(result: Triage, inbound: InboundText, patient: Patient | No
     alerts.raise_alert(
         ALERT_LEVELS[result.level],
         f"Reply from an unknown sender ({number}) mentions symptoms: phone them now"
-        + ("; the safety reply was sent." if textable else "; this number cannot be texted."),
+        + ("; they get the safety reply by text." if textable else "; it cannot take texts."),
         inbound_id=inbound.id,
     )
     if textable:
