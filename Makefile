@@ -64,6 +64,7 @@ test: install-dev system-deps lint
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-dev
+	$(BIN)/python bench/triage.py
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/booking_race.py
 	bash bench/http.sh

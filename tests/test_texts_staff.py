@@ -219,10 +219,15 @@ def test_inbox_lists_unknown_numbers_and_free_text_newest_first(desk, clock):
     assert count_in_nav(response, "Inbox") == 2
 
 
-def test_symptoms_from_an_unknown_number_stay_in_the_inbox(desk):
+def test_symptoms_from_an_unknown_number_are_an_alert_with_the_number_to_call(desk):
     reply("+447900111222", "there's pus, who do I call?")
-    assert "there's pus, who do I call?" in page_text(desk.get("/desk/texts/inbox"))
-    assert db.session.scalar(select(func.count()).select_from(StaffAlert)) == 0
+    assert db.session.scalar(select(func.count()).select_from(StaffAlert)) == 1
+    response = desk.get("/desk/texts/alerts")
+    page = page_text(response)
+    assert "there's pus, who do I call?" in page and "unknown sender" in page
+    assert 'href="tel:+447900111222"' in markup(response)
+    # The alert covers it: it is not also an inbox item.
+    assert "there's pus" not in page_text(desk.get("/desk/texts/inbox")).split("Text inbox", 2)[2]
 
 
 def test_marking_a_reply_handled_takes_it_off_the_inbox(desk, clock):

@@ -521,13 +521,88 @@ def test_anything_else_lands_in_the_inbox_without_a_reply(client, clinic, body):
 
 def test_a_number_we_do_not_know_lands_in_the_inbox_with_no_reply(client, clinic):
     booked()
-    for body in ("HELP", "STOP", "there's pus"):
+    for body in ("HELP", "STOP", "see you at 10:30"):
         text_in(client, body, from_number="+447900111222")
     db.session.commit()
     filed = db.session.scalars(select(InboundText)).all()
     assert len(filed) == 3
     assert all(r.patient_id is None and r.needs_attention for r in filed)
     assert replies() == [] and count(StaffAlert) == 0
+
+
+def test_stop_with_symptoms_alerts_answers_then_opts_out(client, clinic, clock):
+    appointment = booked()
+    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))  # quiet hours: the answer still goes
+    text_in(client, "stop, it's bleeding and hot")
+    db.session.commit()
+    [alert] = db.session.scalars(select(StaffAlert)).all()
+    assert (alert.level, alert.patient_id) == (AlertLevel.URGENT, appointment.patient_id)
+    assert "no more texts" in alert.reason
+    reply = db.session.scalar(select(InboundText))
+    assert (reply.intent, reply.needs_attention) == ("urgent", True)
+    # Then the opt-out: the visit's texts are cancelled, the answers to this message are not.
+    db.session.refresh(appointment.patient)
+    assert appointment.patient.sms_opt_in is False
+    planned = db.session.scalars(
+        select(OutboundText).where(OutboundText.appointment_id == appointment.id)
+    ).all()
+    assert planned and {row.status for row in planned} == {TextStatus.CANCELLED}
+    safety, confirmation = replies()
+    assert (safety.kind, confirmation.kind) == (Kind.REPLY_SYMPTOMS, Kind.REPLY_OPT_OUT)
+    assert safety.status == confirmation.status == TextStatus.PENDING
+    report = dispatch_pass()
+    assert report.counts["sent"] == 2
+    # The safety reply goes first, to a patient who is now opted out.
+    assert [reload(safety).status, reload(confirmation).status] == [TextStatus.SENT] * 2
+    (_sid1, to1, first), (_sid2, _to2, second) = get_sender().sent[-2:]
+    assert to1 == ADA_PHONE and first == safety.body and second == confirmation.body
+    # Later texts stay stopped.
+    text_in(client, "thanks")
+    assert replies() == [safety, confirmation]
+
+
+@pytest.mark.parametrize("body", ["cant breathe", "STOP my lips r swelling"])
+def test_an_unknown_sender_with_symptoms_gets_the_safety_reply_and_an_alert(client, clinic, body):
+    booked()
+    stranger = "+447900111222"
+    text_in(client, body, from_number=stranger)
+    db.session.commit()
+    [alert] = db.session.scalars(select(StaffAlert)).all()
+    reply = db.session.scalar(select(InboundText))
+    assert (alert.level, alert.patient_id, alert.inbound_id) == (
+        AlertLevel.EMERGENCY,
+        None,
+        reply.id,
+    )
+    assert "unknown sender" in alert.reason and stranger in alert.reason
+    [answer] = replies()
+    assert (answer.kind, answer.patient_id, answer.to_number) == (
+        Kind.REPLY_SYMPTOMS,
+        None,
+        stranger,
+    )
+    dispatch_pass()
+    assert reload(answer).status == TextStatus.SENT
+    [(_sid, sent)] = [(sid, body) for sid, to, body in get_sender().sent if to == stranger]
+    assert sent == answer.body and "emergency number" in sent
+    # A failed delivery of that answer has no patient to mark: it is recorded, nothing more.
+    assert status(client, answer.provider_sid, "failed", "30005").status_code == 204
+    assert reload(answer).status == TextStatus.FAILED
+    assert count(StaffAlert) == 1
+
+
+def test_an_unknown_sender_we_cannot_text_back_still_raises_the_alert(client, clinic):
+    booked()
+    response = webhook(
+        client,
+        "/sms/inbound",
+        {"MessageSid": new_sid(), "From": "VODAFONE", "Body": "there's pus and a fever"},
+    )
+    assert response.status_code == 200
+    db.session.commit()
+    [alert] = db.session.scalars(select(StaffAlert)).all()
+    assert alert.level == AlertLevel.URGENT and "VODAFONE" in alert.reason
+    assert replies() == []
 
 
 def test_a_national_number_is_matched_to_the_patient(client, clinic):
@@ -611,3 +686,21 @@ def test_a_carrier_opt_out_in_a_report_opts_the_patient_out(client, clinic):
         == 0
     )
     assert count(StaffAlert) == 0
+
+
+def test_the_safety_reply_to_an_unknown_number_goes_out_on_both_databases(any_app):
+    """The dispatcher claims a text with no patient (an outer join, locked on PostgreSQL)."""
+    with any_app.app_context():
+        make_clinic()
+        booked()
+        client = any_app.test_client()
+        text_in(client, "cant breathe", from_number="+447900111333")
+        report = dispatch_pass()
+        assert report.counts["sent"] == 2  # the booking's confirmation and the safety reply
+        [answer] = replies(Kind.REPLY_SYMPTOMS)
+        assert (answer.status, answer.patient_id, answer.to_number) == (
+            TextStatus.SENT,
+            None,
+            "+447900111333",
+        )
+        assert count(StaffAlert, StaffAlert.patient_id.is_(None)) == 1

@@ -69,7 +69,9 @@ def after_failed_send(row, patient, code) -> None:
     """What a refused or undelivered text means for the patient and for staff."""
     code = error_code(code)
     if patient is None:
-        _escalation_failed(row, code)
+        # A text to the clinician on call; a safety reply to an unknown number needs no more.
+        if getattr(row, "alert_id", None) is not None:
+            _escalation_failed(row, code)
         return
     if code in OPTED_OUT_CODES:
         patient.sms_opt_in = False

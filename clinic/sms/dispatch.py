@@ -64,7 +64,7 @@ class Claimed:
 
     id: int
     kind: str
-    patient_id: int | None  # None: a text to staff, which no patient's consent governs
+    patient_id: int | None  # None: a text to staff, or a safety reply to an unknown number
     to_number: str
     body: str
     segments: int
@@ -213,8 +213,9 @@ def _number(row) -> str:
 
 def _text_query():
     """One row per text with what rendering and sending it needs: plain columns, no objects,
-    because this runs for every text the clinic sends. Texts to staff have no patient, and
-    escalation texts name their alert's level and age."""
+    because this runs for every text the clinic sends. A text with no patient goes to its own
+    to_number with no consent on record: the clinician on call (escalation texts name their
+    alert's level and age) or the safety reply to a number that matches no patient."""
     return select(
         _OT.c.id,
         _OT.c.kind,

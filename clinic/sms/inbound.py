@@ -1,7 +1,14 @@
-"""Replies and delivery reports from Twilio, each handled once (idempotent on MessageSid)."""
+"""Replies and delivery reports from Twilio, each handled once (idempotent on MessageSid).
+
+A reply is triaged first (clinic/sms/triage.py). Symptoms beat every other word: the alert is
+raised and the safety reply queued before anything else, and only then is an opt-out in the same
+message applied (STOP ends texts, not the answer to this message nor clinical phone follow-up).
+A number that matches no patient gets the same safety reply and an "unknown sender" alert.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,7 +19,6 @@ from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms import alerts, hooks, outbox, senders
-from clinic.sms.keywords import Intent, classify
 from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     STATUS_RANK,
@@ -23,6 +29,7 @@ from clinic.sms.models import (
     TextStatus,
 )
 from clinic.sms.senders import RETRY_ONCE_CODES
+from clinic.sms.triage import Intent, Level, Triage, triage
 
 # Twilio's message statuses, on our scale.
 TWILIO_STATUSES = {
@@ -42,6 +49,15 @@ REPLIES = {
     Intent.OPT_IN: Kind.REPLY_OPT_IN,
     Intent.HELP: Kind.REPLY_HELP,
 }
+ALERT_LEVELS = {Level.EMERGENCY: AlertLevel.EMERGENCY, Level.URGENT: AlertLevel.URGENT}
+# A number we can text back: E.164 as the webhook normalised it (not "VODAFONE").
+TEXTABLE_NUMBER = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def safety_reply_kind(level: Level) -> Kind:
+    """The answer to a reply that mentions symptoms at ``level``: an emergency is told to call
+    the emergency number now; an urgent one when a clinician will call, by opening hours."""
+    return alerts.safety_reply_kind(ALERT_LEVELS[level])
 
 
 def receive(message_sid: str, from_number: str, to_number: str, body: str) -> InboundText:
@@ -65,7 +81,8 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
         )
     )
     patient = _most_relevant(patients)
-    intent = classify(body)
+    result = triage(body)
+    intent = result.intent
     inbound = InboundText(
         message_sid=message_sid,
         from_number=from_number,
@@ -78,15 +95,19 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
     )
     db.session.add(inbound)
     db.session.flush()
+    if result.symptoms:
+        # First the alert and the safety reply; then, if asked, the opt-out.
+        _answer_symptoms(result, inbound, patient)
+        if patient is not None and result.opt_out:
+            _opt_out(patients, patient, inbound, now)
+        return inbound
     if patient is None:
         inbound.needs_attention = True  # nobody we know: a person should look
         return inbound
     if intent is Intent.OPT_OUT:
-        # One mobile may belong to several patients (a family): STOP is about the number.
-        for each in patients:
-            _set_opt_in(each, False, "sms")
-            outbox.stop_all_for_patient(each.id, "patient replied STOP")
-    elif intent is Intent.OPT_IN:
+        _opt_out(patients, patient, inbound, now)
+        return inbound
+    if intent is Intent.OPT_IN:
         for each in patients:
             _set_opt_in(each, True, "sms")
     elif intent is Intent.CONFIRM:
@@ -99,24 +120,47 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
             patient.id, Kind.REPLY_CONFIRM, inbound.id, appointment_id=appointment_id
         )
         return inbound
-    elif intent in (Intent.URGENT, Intent.EMERGENCY):
-        level = AlertLevel.EMERGENCY if intent is Intent.EMERGENCY else AlertLevel.URGENT
-        alerts.raise_alert(
-            level,
-            "Reply mentions symptoms: a clinician should call the patient now.",
-            patient_id=patient.id,
-            inbound_id=inbound.id,
-        )
-        inbound.needs_attention = True
-        outbox.queue_reply(patient.id, alerts.safety_reply_kind(level), inbound.id)
-        return inbound
     elif intent is Intent.OTHER:
         inbound.needs_attention = True
         return inbound
-    if intent is Intent.OPT_OUT and _recent_opt_out_reply(patient.id, now):
-        return inbound  # one confirmation of an opt-out is enough
     outbox.queue_reply(patient.id, REPLIES[intent], inbound.id)
     return inbound
+
+
+def _answer_symptoms(result: Triage, inbound: InboundText, patient: Patient | None) -> None:
+    """Alert staff at the reply's level and queue the safety reply, to a patient or, from a
+    number that matches no patient, to that number."""
+    inbound.needs_attention = True
+    kind = safety_reply_kind(result.level)
+    if patient is not None:
+        reason = "Reply mentions symptoms: a clinician should call the patient now."
+        if result.opt_out:
+            reason += " They also asked for no more texts: phone them."
+        alerts.raise_alert(
+            ALERT_LEVELS[result.level], reason, patient_id=patient.id, inbound_id=inbound.id
+        )
+        outbox.queue_reply(patient.id, kind, inbound.id)
+        return
+    number = inbound.from_number
+    textable = TEXTABLE_NUMBER.fullmatch(number) is not None
+    alerts.raise_alert(
+        ALERT_LEVELS[result.level],
+        f"Reply from an unknown sender ({number}) mentions symptoms: phone them now"
+        + ("; they get the safety reply by text." if textable else "; it cannot take texts."),
+        inbound_id=inbound.id,
+    )
+    if textable:
+        outbox.queue_reply_to_number(number, kind, inbound.id)
+
+
+def _opt_out(patients: list[Patient], patient: Patient, inbound: InboundText, now) -> None:
+    # One mobile may belong to several patients (a family): STOP is about the number. The
+    # answers to this very message (a safety reply) still go.
+    for each in patients:
+        _set_opt_in(each, False, "sms")
+        outbox.stop_all_for_patient(each.id, "patient replied STOP", keep_reply_to=inbound.id)
+    if not _recent_opt_out_reply(patient.id, now):  # one confirmation of an opt-out is enough
+        outbox.queue_reply(patient.id, Kind.REPLY_OPT_OUT, inbound.id)
 
 
 def _most_relevant(patients: list[Patient]) -> Patient | None:

@@ -46,7 +46,8 @@ class OutboundText(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    # None for a text to staff (the clinician on call), which goes to ``to_number`` as planned.
+    # None for a text to staff (the clinician on call) or the safety reply to a number that
+    # matches no patient: both go to ``to_number`` as planned.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     # The reply this text answers (HELP, STOP, symptoms ...), for texts that answer a reply.
@@ -54,6 +55,7 @@ class OutboundText(db.Model):
     # The alert an escalation text is about. No foreign key: staff_alert already points at
     # outbound_text (the text that did not arrive), and a key back would make a cycle.
     alert_id: Mapped[int | None] = mapped_column(index=True)
+    # The number it went to; a patient's is written when the text is claimed for sending.
     to_number: Mapped[str] = mapped_column(String(20), default="")
     body: Mapped[str] = mapped_column(Text, default="")  # as sent; rendered when sent
     send_at = mapped_column(UTCDateTime(), nullable=False)

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from clinic.clock import utcnow
 from clinic.extensions import db
@@ -46,11 +46,19 @@ def _tz(appointment) -> ZoneInfo:
     return ZoneInfo(appointment.practitioner.location.timezone)
 
 
-def _add(patient_id: int, planned: PlannedText, *, appointment_id=None, reply_to_id=None):
+def _add(
+    patient_id: int | None,
+    planned: PlannedText,
+    *,
+    appointment_id=None,
+    reply_to_id=None,
+    to_number: str = "",
+):
     now = utcnow()
     row = OutboundText(
         kind=planned.kind,
         patient_id=patient_id,
+        to_number=to_number,
         appointment_id=appointment_id,
         reply_to_id=reply_to_id,
         send_at=planned.send_at,
@@ -194,15 +202,28 @@ def queue_reply(
     return _add(patient_id, planned, appointment_id=appointment_id, reply_to_id=inbound_id)
 
 
-def stop_all_for_patient(patient_id: int, reason: str) -> int:
-    """Opt-out: nothing planned goes out any more, except the answer to the opt-out itself
-    and a safety answer to symptoms (it may go after STOP, see dispatch)."""
+def queue_reply_to_number(number: str, kind: Kind, inbound_id: int) -> OutboundText:
+    """An answer to a reply from a number that matches no patient (the safety reply only)."""
+    now = utcnow()
+    planned = PlannedText(kind, now, now + REPLY_LIFETIME)
+    return _add(None, planned, reply_to_id=inbound_id, to_number=number)
+
+
+def stop_all_for_patient(patient_id: int, reason: str, *, keep_reply_to: int | None = None) -> int:
+    """Opt-out: nothing planned goes out any more, except the answer to the opt-out itself, a
+    safety answer to symptoms (it may go after STOP, see dispatch) and every answer to
+    ``keep_reply_to``: the reply to "stop, it's bleeding" still goes."""
+    kept = [OutboundText.kind.not_in([Kind.REPLY_OPT_OUT, *SAFETY_REPLY_KINDS])]
+    if keep_reply_to is not None:
+        kept.append(
+            or_(OutboundText.reply_to_id.is_(None), OutboundText.reply_to_id != keep_reply_to)
+        )
     result = db.session.execute(
         update(OutboundText)
         .where(
             OutboundText.patient_id == patient_id,
             OutboundText.status == TextStatus.PENDING,
-            OutboundText.kind.not_in([Kind.REPLY_OPT_OUT, *SAFETY_REPLY_KINDS]),
+            *kept,
         )
         .values(status=TextStatus.CANCELLED, error_message=reason[:300], updated_at=utcnow())
     )
