@@ -491,10 +491,11 @@ def test_symptom_words_raise_an_alert_and_plan_the_auto_reply(client, clinic, cl
         reply.id,
     )
     assert alert.acknowledged_at is None
-    [answer] = replies()
+    # The safety reply (an opt-out in the same message is answered too, after it).
+    [answer] = [r for r in replies() if r.kind != Kind.REPLY_OPT_OUT]
     assert answer.immediate and answer.send_at == clock.now()
     dispatch_pass()
-    _sid, _to, sent = get_sender().sent[-1]
+    sent = reload(answer).body
     if level is AlertLevel.EMERGENCY:
         assert answer.kind == Kind.REPLY_EMERGENCY
         assert sent.startswith("Northside Hair Clinic: please call 999 now.")
@@ -548,7 +549,8 @@ def test_stop_with_symptoms_alerts_answers_then_opts_out(client, clinic, clock):
     ).all()
     assert planned and {row.status for row in planned} == {TextStatus.CANCELLED}
     safety, confirmation = replies()
-    assert (safety.kind, confirmation.kind) == (Kind.REPLY_SYMPTOMS, Kind.REPLY_OPT_OUT)
+    # Monday 08:00, before the clinic opens: the urgent answer says when someone will call.
+    assert (safety.kind, confirmation.kind) == (Kind.REPLY_URGENT_CLOSED, Kind.REPLY_OPT_OUT)
     assert safety.status == confirmation.status == TextStatus.PENDING
     report = dispatch_pass()
     assert report.counts["sent"] == 2
@@ -577,14 +579,14 @@ def test_an_unknown_sender_with_symptoms_gets_the_safety_reply_and_an_alert(clie
     assert "unknown sender" in alert.reason and stranger in alert.reason
     [answer] = replies()
     assert (answer.kind, answer.patient_id, answer.to_number) == (
-        Kind.REPLY_SYMPTOMS,
+        Kind.REPLY_EMERGENCY,
         None,
         stranger,
     )
     dispatch_pass()
     assert reload(answer).status == TextStatus.SENT
     [(_sid, sent)] = [(sid, body) for sid, to, body in get_sender().sent if to == stranger]
-    assert sent == answer.body and "emergency number" in sent
+    assert sent == answer.body and sent.startswith("Northside Hair Clinic: please call 999 now.")
     # A failed delivery of that answer has no patient to mark: it is recorded, nothing more.
     assert status(client, answer.provider_sid, "failed", "30005").status_code == 204
     assert reload(answer).status == TextStatus.FAILED
@@ -696,8 +698,9 @@ def test_the_safety_reply_to_an_unknown_number_goes_out_on_both_databases(any_ap
         client = any_app.test_client()
         text_in(client, "cant breathe", from_number="+447900111333")
         report = dispatch_pass()
-        assert report.counts["sent"] == 2  # the booking's confirmation and the safety reply
-        [answer] = replies(Kind.REPLY_SYMPTOMS)
+        # The booking's confirmation, its pre-visit advice and the safety reply.
+        assert report.counts["sent"] == 3
+        [answer] = replies(Kind.REPLY_EMERGENCY)
         assert (answer.status, answer.patient_id, answer.to_number) == (
             TextStatus.SENT,
             None,
