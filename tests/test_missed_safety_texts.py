@@ -222,3 +222,30 @@ def test_an_undelivered_warning_text_raises_exactly_one_task(twilio_app, fake_tw
         run_at(clock, WARNING_DUE + timedelta(minutes=5, hours=hours))
     (task,) = tasks()
     assert task.outbound_id == warning.id
+
+
+def test_stop_with_symptoms_alerts_answers_opts_out_and_the_warning_still_reaches_a_person(
+    app, clock
+):
+    """The issue's walk-through: "stop, it's bleeding and hot" a day after the session."""
+    appointment = completed_visit(clock)
+    run_at(clock, ENDED + timedelta(hours=2))
+    clock.set(ENDED + timedelta(hours=26))  # Friday 12:45: the clinic is open
+    inbound.receive(
+        "SM" + "8" * 32, appointment.patient.phone, "+447700900000", ("stop, it's bleeding and hot")
+    )
+    db.session.commit()
+    (alert,) = [t for t in tasks() if t.level != AlertLevel.TASK]
+    assert alert.level == AlertLevel.URGENT and alert.patient_id == appointment.patient_id
+    (safety,) = db.session.scalars(
+        select(OutboundText).where(OutboundText.kind == Kind.REPLY_URGENT)
+    ).all()
+    db.session.refresh(appointment.patient)
+    assert appointment.patient.sms_opt_in is False  # then the opt-out was applied
+    assert text(appointment, Kind.INFECTION_72H).status == TextStatus.CANCELLED
+    run_at(clock, clock.now())
+    db.session.refresh(safety)
+    assert safety.status == TextStatus.SENT  # the safety reply goes after STOP
+    # Two days on, when the warning-signs text was due, staff are asked to phone.
+    task = assert_task_appears_at(clock, text(appointment, Kind.INFECTION_72H), WARNING_DUE)
+    assert "72-hour" in task.reason
