@@ -87,7 +87,7 @@ def test_a_held_visit_goes_from_booking_to_a_recorded_session_with_its_trail(
     doctor.goto(live_server + "/review")
     doctor.get_by_role("link", name="Review Sam Patel").click()
     doctor.get_by_role("button", name="Approve").click()
-    expect(doctor.get_by_text(re.compile("is confirmed and the patient is told"))).to_be_visible()
+    expect(doctor.get_by_text("The visit is confirmed and the patient is told.")).to_be_visible()
     assert the_visit().status == AppointmentStatus.CONFIRMED
 
     # The desk checks the patient in on the day.

@@ -117,7 +117,9 @@ def test_gate_refuses_a_visit_whose_screening_did_not_clear(desk):
     sign_consent(desk, appointment)
     response = rescreen(desk, appointment, pregnancy=True)
     assert response.status_code == 303
-    assert "It did not clear" in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "<dt>Screening</dt><dd> Did not clear" in text(
+        desk.get(f"/desk/visits/{appointment.id}")
+    )
     assert "Screening did not clear" in gate(desk, appointment)
     assert check_in(desk, appointment).status_code == 409
     assert status_of(appointment) == AppointmentStatus.BOOKED
@@ -138,7 +140,9 @@ def test_gate_refuses_a_visit_held_for_review(desk):
 def test_a_desk_rescreen_with_a_review_answer_waits_for_a_practitioner(desk):
     appointment = make_booking("microneedling", TUESDAY_10)
     rescreen(desk, appointment, metal_allergy=True)
-    assert "A practitioner needs to review" in text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "<dt>Screening</dt><dd> Waiting for review" in text(
+        desk.get(f"/desk/visits/{appointment.id}")
+    )
     assert PENDING_REVIEW in gate(desk, appointment)
     response = check_in(desk, appointment)
     assert response.status_code == 409 and PENDING_REVIEW in text(response)
@@ -210,7 +214,8 @@ def test_reporting_changes_reopens_screening_until_a_desk_rescreen(desk):
     assert CHANGES in page
     assert '<details open> <summary><h2 id="rescreen-title">' in page  # the questions, unfolded
     assert rescreen(desk, appointment).status_code == 303
-    assert "Screening recorded: clear." in text(desk.get(f"/desk/visits/{appointment.id}"))
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "Screening recorded." in page and "<dt>Screening</dt><dd> Clear," in page
     assert check_in(desk, appointment, changes="no").status_code == 303
     assert status_of(appointment) == AppointmentStatus.CHECKED_IN
 

@@ -109,18 +109,16 @@ def test_approving_confirms_the_booking(practitioner, db):
     screening = screening_for(appointment)
     response = post(practitioner, f"/review/{screening.id}/approve")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/review"
+    assert response.headers["Location"] == f"/review/{screening.id}"
     db.session.refresh(appointment)
     db.session.refresh(screening)
     assert appointment.status == AppointmentStatus.CONFIRMED
     assert screening.review_status == ReviewStatus.APPROVED
     assert screening.reviewed_by_id is not None
-    page = text(practitioner.get("/review"))
-    assert (
-        "Approved. Alex Morgan's visit on Tuesday 3 March 2026 at 10:00 is confirmed and the "
-        "patient is told." in page
-    )
-    assert "Nothing is waiting for review." in page
+    page = text(practitioner.get(f"/review/{screening.id}"))
+    assert "Review recorded." in page
+    assert "The visit is confirmed and the patient is told." in page
+    assert "Nothing is waiting for review." in text(practitioner.get("/review"))
 
 
 def test_declining_needs_a_reason(practitioner, db):
@@ -150,7 +148,7 @@ def test_declining_cancels_the_booking_and_keeps_the_reason(practitioner, db):
         ReviewStatus.DECLINED,
         "Needs a GP letter first",
     )
-    assert "the patient is asked to call" in text(practitioner.get("/review"))
+    assert "the patient is asked to call" in text(practitioner.get(f"/review/{screening.id}"))
 
 
 def test_a_decline_reason_over_500_characters_is_refused(practitioner):

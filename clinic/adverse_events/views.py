@@ -117,7 +117,7 @@ def new():
         return page(422, form.add_service_errors(exc.errors))
     except ChangeNotAllowed as exc:
         return page(409, [exc.message])
-    flash("Adverse event recorded.", "success")
+    flash("Report saved.", "success")
     return redirect(url_for(".event", event_id=event.id), code=303)
 
 
@@ -144,7 +144,7 @@ def edit(event_id: int):
         return page(422, form.add_service_errors(exc.errors))
     except ChangeNotAllowed as exc:
         return page(409, [exc.message])
-    flash("Adverse event updated.", "success")
+    flash("Report updated.", "success")
     return redirect(url_for(".event", event_id=event_id), code=303)
 
 

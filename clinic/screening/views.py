@@ -13,13 +13,13 @@ from clinic.screening.forms import DeclineForm
 from clinic.staff.auth import roles_required
 from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
-from clinic.visits.lifecycle import Event
-from clinic.web.formatting import format_when
 
 # Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("review", __name__)
 
 reviewers_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
+
+REVIEW_RECORDED = "Review recorded. The page below shows the decision and the visit."
 
 
 # "/review" itself, not "/review/": the address staff type and the desk links to.
@@ -46,8 +46,7 @@ def approve(screening_id: int):
         )
     except ChangeNotAllowed as exc:
         return _detail_page(screening_id, status=409, problem=exc.message)
-    flash(_approved_words(decision), "success")
-    return redirect(url_for(".queue"), code=303)
+    return _reviewed(decision)
 
 
 @bp.post("/<int:screening_id>/decline")
@@ -65,8 +64,7 @@ def decline(screening_id: int):
         return _detail_page(screening_id, status=422, decline_form=form)
     except ChangeNotAllowed as exc:
         return _detail_page(screening_id, status=409, problem=exc.message)
-    flash(_declined_words(decision), "success")
-    return redirect(url_for(".queue"), code=303)
+    return _reviewed(decision)
 
 
 def _detail_page(screening_id: int, *, status: int = 200, problem=None, decline_form=None):
@@ -79,31 +77,11 @@ def _detail_page(screening_id: int, *, status: int = 200, problem=None, decline_
     ), status
 
 
-# Each message says what actually happened to the visit. Flash messages travel in the session
-# cookie: they name the visit, never an answer.
+def _reviewed(decision):
+    """Back to the screening's own page, which shows the decision and the visit's state.
 
-
-def _approved_words(decision) -> str:
-    visit = _visit_words(decision)
-    if decision.visit_event == Event.APPROVE:
-        return f"Approved. {visit} is confirmed and the patient is told."
-    if decision.still_held:
-        return f"Approved. {visit} stays on hold: another of its answers still needs a review."
-    return f"Approved. {visit} was not on hold, so nothing else changed."
-
-
-def _declined_words(decision) -> str:
-    visit = _visit_words(decision)
-    if decision.visit_event == Event.DECLINE:
-        return (
-            f"Declined. {visit} is cancelled; the patient is asked to call, and the desk has a "
-            "task to phone them."
-        )
-    return f"Declined. {visit} had already ended, so nothing else changed."
-
-
-def _visit_words(decision) -> str:
-    screening, appointment = decision.screening, decision.appointment
-    if appointment is None:
-        return f"{screening.patient.full_name}'s screening"
-    return f"{screening.patient.full_name}'s visit on {format_when(appointment.start_at)}"
+    The flash message travels in the session cookie, which anyone holding it can read, so it
+    names no patient and no outcome.
+    """
+    flash(REVIEW_RECORDED, "success")
+    return redirect(url_for(".detail", screening_id=decision.screening.id), code=303)

@@ -8,7 +8,6 @@ from flask_login import current_user
 from clinic.audit.context import staff_actor as _by
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
-from clinic.screening.questions import Outcome
 from clinic.staff.auth import roles_required
 from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
@@ -26,23 +25,9 @@ bp = Blueprint("visits", __name__)
 
 practitioners_only = roles_required(Role.PRACTITIONER, Role.ADMIN)
 
-RESCREEN_RESULTS = {
-    Outcome.CLEAR: ("Screening recorded: clear.", "success"),
-    Outcome.REVIEW: (
-        "Screening recorded. A practitioner needs to review the answers before the session.",
-        "info",
-    ),
-    Outcome.DEFER: (
-        "Screening recorded. It did not clear, so the session cannot go ahead today: please "
-        "ask a practitioner to talk with the patient.",
-        "error",
-    ),
-    Outcome.BLOCK: (
-        "Screening recorded. It did not clear, so the session cannot go ahead: please ask a "
-        "practitioner to talk with the patient.",
-        "error",
-    ),
-}
+# The flash message travels in the session cookie, readable by whoever holds it, so it says
+# only that the answers were recorded; the visit page shows the outcome and what it means.
+RESCREEN_RECORDED = "Screening recorded. The visit page below shows what it means for today."
 
 
 @bp.get("/<int:appointment_id>")
@@ -73,14 +58,14 @@ def rescreen(appointment_id: int):
     if not form.validate_on_submit():
         return _visit_page(appointment_id, status=422, rescreen=form)
     try:
-        screening = visit_services.rescreen_at_desk(appointment_id, form.answers(), by=_by())
+        visit_services.rescreen_at_desk(appointment_id, form.answers(), by=_by())
     except ChangeNotAllowed as exc:
         return _visit_page(appointment_id, status=409, rescreen=form, problem=exc.message)
     except ValidationFailed as exc:
         # The questionnaire changed between showing the form and sending it.
         problems = [m for messages in exc.errors.values() for m in messages]
         return _visit_page(appointment_id, status=422, rescreen=form, problem=problems[0])
-    flash(*RESCREEN_RESULTS[Outcome(screening.outcome)])
+    flash(RESCREEN_RECORDED, "info")
     return _back(appointment_id)
 
 
