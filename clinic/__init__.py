@@ -204,9 +204,10 @@ def register_subscribers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from clinic.demo.seed import seed_demo_command
     from clinic.sms.cli import dispatch_command, scheduler_command
-    from clinic.staff.cli import create_staff_command
+    from clinic.staff.cli import create_staff_command, reset_password_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
+    app.cli.add_command(reset_password_command)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(scheduler_command)

@@ -118,6 +118,9 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "EMAIL_FROM": env.get("EMAIL_FROM") or "",
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
+        # A staff session ends this long after sign-in, or after this long without a request.
+        "STAFF_SESSION_HOURS": _int(env, "STAFF_SESSION_HOURS", 12),
+        "STAFF_IDLE_MINUTES": _int(env, "STAFF_IDLE_MINUTES", 60),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),

@@ -57,6 +57,10 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path, **overrides):
         "DEMO_LOGINS_FILE": str(tmp_path / "demo-logins.txt"),
         # Tests look at fresh answers; test_availability_cache.py covers the cache itself.
         "AVAILABILITY_CACHE_SECONDS": 0,
+        # Tests move the clock days on while signed in; tests/test_staff_sessions.py sets the
+        # real session lengths through its app_config.
+        "STAFF_SESSION_HOURS": 24 * 365 * 20,
+        "STAFF_IDLE_MINUTES": 60 * 24 * 365 * 20,
     }
     config.update(overrides)
     app = create_app(config)

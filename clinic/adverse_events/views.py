@@ -25,6 +25,7 @@ from clinic.audit.context import staff_actor
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, ValidationFailed
+from clinic.staff.auth import allow
 from clinic.staff.forms import keep_private, record_id
 from clinic.staff.models import Role
 
@@ -47,6 +48,7 @@ def _labels():
 
 
 @bp.get("")
+@allow(*RECORDERS)
 def index():
     form = ListFilterForm(request.args)
     if not form.validate():
@@ -61,6 +63,7 @@ def index():
 
 
 @bp.get("/export.csv")
+@allow(*RECORDERS)
 def export():
     form = ListFilterForm(request.args)
     if not form.validate():
@@ -69,11 +72,13 @@ def export():
 
 
 @bp.get("/<int:event_id>/report.csv")
+@allow(*RECORDERS)
 def event_csv(event_id: int):
     return _csv([queries.event(event_id)], f"adverse-event-{event_id}")
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@allow(*RECORDERS)
 def new():
     alert = None
     if request.args.get("appointment") is not None:
@@ -122,11 +127,13 @@ def new():
 
 
 @bp.get("/<int:event_id>")
+@allow(*RECORDERS)
 def event(event_id: int):
     return render_template("adverse_events/event.html", detail=queries.event(event_id))
 
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@allow(*RECORDERS)
 def edit(event_id: int):
     detail = queries.event(event_id)
     form = EventForm() if request.method == "POST" else EventForm.filled_from(detail.event)

@@ -6,6 +6,8 @@ from flask import Blueprint, render_template, request
 
 from clinic.audit import display, queries
 from clinic.audit.forms import AuditFilterForm
+from clinic.staff.auth import allow
+from clinic.staff.models import Role
 
 # Nested in the staff area's admin blueprint, which signs in, admits admins only, keeps the
 # answers out of caches and refuses impossible ids (clinic/staff/area.py).
@@ -13,6 +15,7 @@ bp = Blueprint("audit", __name__)
 
 
 @bp.get("")
+@allow(Role.ADMIN)
 def index():
     form = AuditFilterForm(request.args, staff_choices=queries.staff_choices())
     if not form.validate():

@@ -10,6 +10,7 @@ from clinic.courses import queries
 from clinic.courses import services as course_services
 from clinic.courses.forms import CourseForm, MoveForm
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
+from clinic.staff.auth import any_staff_member
 from clinic.staff.forms import record_id
 from clinic.web.formatting import format_when
 
@@ -18,6 +19,7 @@ bp = Blueprint("courses", __name__)
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@any_staff_member
 def new():
     patient = queries.patient(record_id(request.args.get("patient"), "patient"))
     form = CourseForm(
@@ -63,11 +65,13 @@ def new():
 
 
 @bp.get("/<int:course_id>")
+@any_staff_member
 def course(course_id: int):
     return _course_page(course_id)
 
 
 @bp.post("/<int:course_id>/sessions/<int:appointment_id>/move")
+@any_staff_member
 def move(course_id: int, appointment_id: int):
     session = queries.course_session(course_id, appointment_id)
     form = MoveForm(prefix=f"move-{session.id}")

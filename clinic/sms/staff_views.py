@@ -9,7 +9,7 @@ from clinic.errors import ValidationFailed
 from clinic.sms import queries, staff_services
 from clinic.sms.forms import AcknowledgeForm, ActionForm, TemplateForm
 from clinic.sms.models import AlertOutcome
-from clinic.staff.auth import roles_required, safe_next
+from clinic.staff.auth import any_staff_member, roles_required, safe_next
 from clinic.staff.models import Role
 
 # Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
@@ -30,16 +30,19 @@ def _back(form: ActionForm, endpoint: str):
 
 # "/desk/texts" itself: the alerts are what matters most.
 @bp.get("")
+@any_staff_member
 def index():
     return redirect(url_for(".alerts"))
 
 
 @bp.get("/alerts")
+@any_staff_member
 def alerts():
     return _page("texts/alerts.html", queue=queries.alerts_queue())
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
+@any_staff_member
 def acknowledge(alert_id: int):
     form = AcknowledgeForm()  # the CSRF token was checked before the view ran
     if not form.validate():
@@ -60,11 +63,13 @@ def acknowledge(alert_id: int):
 
 
 @bp.get("/inbox")
+@any_staff_member
 def inbox():
     return _page("texts/inbox.html", inbox=queries.inbox())
 
 
 @bp.post("/inbox/<int:inbound_id>/handled")
+@any_staff_member
 def handled(inbound_id: int):
     form = ActionForm()
     reply = staff_services.mark_handled(inbound_id, current_user._get_current_object())
@@ -76,11 +81,13 @@ def handled(inbound_id: int):
 
 
 @bp.get("/patients/<int:patient_id>")
+@any_staff_member
 def patient(patient_id: int):
     return _page("texts/patient.html", thread=queries.thread(patient_id))
 
 
 @bp.get("/templates")
+@any_staff_member
 def templates():
     return _templates_page()
 

@@ -3,7 +3,10 @@
 Its hooks run for every nested blueprint, so a new staff page cannot forget them:
 
 - signed-in staff only (a view marked ``public_page`` excepted: sign-in and sign-out);
-  signed-out visitors go to the sign-in page, anyone else gets a 403 page;
+  signed-out visitors go to the sign-in page;
+- each view declares the roles that may open it (``@allow(...)``, ``@any_staff_member``,
+  clinic/staff/auth.py); other roles get a 403 page, and a view without a declaration is
+  refused for everyone (an error: tests/test_permissions.py names it);
 - anything under ``/admin`` is for admins only;
 - ids no row can have are not found (the id guard);
 - ``Cache-Control: no-store`` on every answer under a staff address, error pages and unknown
@@ -19,7 +22,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 
-from clinic.staff.auth import is_public_page
+from clinic.staff.auth import allowed_roles, is_public_page
 from clinic.staff.forms import keep_private, refuse_impossible_ids
 from clinic.staff.models import Role
 
@@ -70,14 +73,37 @@ def _tell_the_error_pages(state) -> None:
     state.app.extensions[STAFF_REQUEST_CHECK] = is_staff_request
 
 
+class UndeclaredStaffView(RuntimeError):
+    """A staff view that does not say who may open it: refused, whoever asks."""
+
+
 def _signed_in_staff_only():
-    if is_public_page(current_app.view_functions.get(request.endpoint)):
+    view = current_app.view_functions.get(request.endpoint)
+    if is_public_page(view):
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if current_user.role not in set(Role):
+    allowed = roles_for(request.endpoint)
+    if allowed is None:
+        raise UndeclaredStaffView(
+            f"{request.endpoint} declares no roles: mark its view with @allow(...) or "
+            "@any_staff_member (clinic/staff/auth.py)"
+        )
+    if current_user.role not in allowed:
         abort(403, description="Your account does not give access to this page.")
     return None
+
+
+def roles_for(endpoint: str | None) -> frozenset[Role] | None:
+    """The roles that may open a staff endpoint, or None when its view declares none.
+
+    A view under the admin child is for admins whether or not it says so: that is the child's
+    declaration.
+    """
+    declared = allowed_roles(current_app.view_functions.get(endpoint))
+    if declared is None and (endpoint or "").startswith(f"{NAME}.admin."):
+        return frozenset({Role.ADMIN})
+    return declared
 
 
 def _admins_only():

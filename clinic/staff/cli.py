@@ -49,3 +49,27 @@ def create_staff_command(
         )
         raise click.ClickException(f"the account was not created:\n{problems}") from exc
     click.echo(f"Created {user.role} account {user.email} ({user.name}).")
+
+
+@click.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {services.MIN_PASSWORD_LENGTH} characters; asked for when left out.",
+)
+@with_appcontext
+def reset_password_command(email: str, password: str) -> None:
+    """Give a staff account a new password; every session of the account ends at once."""
+    try:
+        user = services.set_password(email, password)
+    except ValidationFailed as exc:
+        problems = "\n".join(
+            f"  {field}: {message}"
+            for field, messages in exc.errors.items()
+            for message in messages
+        )
+        raise click.ClickException(f"the password was not changed:\n{problems}") from exc
+    click.echo(f"New password set for {user.email}; its sessions have ended.")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from clinic.actors import Actor
+from clinic.audit.services import record
 from clinic.catalog.models import Practitioner
 from clinic.clock import utcnow
 from clinic.database import write_transaction
@@ -20,6 +23,10 @@ from clinic.staff.models import Role, StaffUser
 MIN_PASSWORD_LENGTH = 12
 # scrypt hashes long input fine, but there is no reason to accept a novel as a password.
 MAX_PASSWORD_LENGTH = 256
+# After this many failed sign-ins in a row an account waits LOCKOUT, on top of the per-address
+# rate limit on the sign-in page.
+MAX_FAILED_SIGN_INS = 10
+LOCKOUT = timedelta(minutes=15)
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -32,31 +39,96 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
 
 
-def authenticate(email: str, password: str) -> StaffUser | None:
+def authenticate(email: str, password: str, *, ip_address: str = "") -> StaffUser | None:
     """The active account these credentials open, or None.
 
     The answer takes about as long whether or not the email is known, so response times do not
-    tell an outsider which addresses have accounts.
+    tell an outsider which addresses have accounts. The tenth failed sign-in in a row locks the
+    account for ``LOCKOUT``: until then even the right password opens nothing, and the caller
+    shows the same message as for an unknown email.
     """
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
-    if user is None:
-        check_password_hash(_dummy_hash(), password or "")
-        return None
-    if not user.check_password(password or "") or not user.active:
+    with write_transaction("staff"):
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+        if user is None:
+            check_password_hash(_dummy_hash(), password or "")
+            return None
+        now = utcnow()
+        if user.locked_until is not None and user.locked_until > now:
+            check_password_hash(_dummy_hash(), password or "")
+            return None
+        if not user.check_password(password or ""):
+            _count_failure(user, now, ip_address)
+            return None
+        user.failed_sign_ins = 0
+        user.locked_until = None
+    if not user.active:
         return None
     return user
+
+
+def _count_failure(user: StaffUser, now: datetime, ip_address: str) -> None:
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins < MAX_FAILED_SIGN_INS:
+        return
+    user.failed_sign_ins = 0
+    user.locked_until = now + LOCKOUT
+    record(
+        Actor.staff(user, ip_address=ip_address),
+        "staff.locked_out",
+        at=now,
+        changes={"locked_until": (None, user.locked_until)},
+        detail=f"{MAX_FAILED_SIGN_INS} failed sign-ins in a row",
+    )
 
 
 def active_staff(user_id: str) -> StaffUser | None:
-    """The signed-in account behind a session's user id; deactivated accounts lose their session."""
+    """The account behind a session's user id ("<id>:<session version>"), or None.
+
+    Deactivated accounts, and sessions from before the account's last sign-out or password
+    change, lose their session.
+    """
     try:
-        ident = int(user_id)
+        ident, version = (int(part) for part in str(user_id).split(":"))
     except (TypeError, ValueError):
         return None
     user = db.session.get(StaffUser, ident)
-    if user is None or not user.active:
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of the account at once, on every device."""
+    with write_transaction("staff"):
+        db.session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user_id)
+            .values(session_version=StaffUser.session_version + 1)
+        )
+
+
+def set_password(email: str, password: str) -> StaffUser:
+    """Give the account a new password and end its sessions; ValidationFailed for bad input."""
+    problem = _password_problem(password)
+    if problem:
+        raise ValidationFailed({"password": [problem]})
+    with write_transaction("staff"):
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+        if user is None:
+            raise ValidationFailed({"email": ["There is no account with that email."]})
+        user.set_password(password)
+        user.session_version += 1
+        user.failed_sign_ins = 0
+        user.locked_until = None
+    return user
+
+
+def _password_problem(password: str | None) -> str | None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return f"The password needs at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password may have at most {MAX_PASSWORD_LENGTH} characters."
+    return None
 
 
 def build_staff(
@@ -79,10 +151,8 @@ def build_staff(
         errors["name"] = ["Give a name of at most 120 characters."]
     if role not in {r.value for r in Role}:
         errors["role"] = ["The role must be admin, desk or practitioner."]
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"The password needs at least {MIN_PASSWORD_LENGTH} characters."]
-    elif len(password) > MAX_PASSWORD_LENGTH:
-        errors["password"] = [f"The password may have at most {MAX_PASSWORD_LENGTH} characters."]
+    if problem := _password_problem(password):
+        errors["password"] = [problem]
     if practitioner_id is not None:
         if role != Role.PRACTITIONER:
             errors["practitioner_id"] = ["Only a practitioner account can be linked to one."]

@@ -5,14 +5,23 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, logout_user
 
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
 from clinic.staff import auth, queries, services
-from clinic.staff.auth import public_page, safe_next
+from clinic.staff.auth import any_staff_member, public_page, safe_next
 from clinic.staff.forms import LoginForm
 from clinic.staff.models import Role
 
@@ -21,7 +30,12 @@ account_bp = Blueprint("account", __name__)
 account_bp.record_once(lambda _state: auth.init(login_manager))
 desk_bp = Blueprint("desk", __name__)
 
-LOGIN_FAILED = "Email or password is not right."
+# The same words for an unknown email, a wrong password and a locked account: the page never
+# tells an outsider which addresses have accounts.
+LOGIN_FAILED = (
+    "Email or password is not right. After 10 failed attempts in a row an account waits "
+    "15 minutes before it can sign in again."
+)
 TOO_MANY_ATTEMPTS = (
     "Too many sign-in attempts from your address. Please wait a minute and try again."
 )
@@ -53,9 +67,11 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = services.authenticate(
+            form.email.data, form.password.data, ip_address=request.remote_addr or ""
+        )
         if user is not None:
-            login_user(user)
+            auth.sign_in(user)
             return redirect(next_path or url_for("staff.desk.index"))
         error = LOGIN_FAILED
     return render_template("staff/login.html", form=form, error=error, next_path=next_path)
@@ -64,11 +80,17 @@ def login():
 @account_bp.post("/logout")
 @public_page
 def logout():
+    # Every session of the account ends, not just this browser's: a copied cookie is useless.
+    if current_user.is_authenticated:
+        services.end_sessions(current_user.id)
     logout_user()
+    for key in (auth.SIGNED_IN_AT, auth.SEEN_AT):
+        session.pop(key, None)
     return redirect(url_for(".login"))
 
 
 @desk_bp.get("/desk")
+@any_staff_member
 def index():
     today = utcnow().astimezone(clinic_timezone()).date()
     day = _requested_day(request.args.get("day"), today)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from clinic.audit.context import staff_actor as _by
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
-from clinic.staff.auth import roles_required
+from clinic.staff.auth import any_staff_member, roles_required
 from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
 from clinic.visits import desk, queries
@@ -31,11 +31,13 @@ RESCREEN_RECORDED = "Screening recorded. The visit page below shows what it mean
 
 
 @bp.get("/<int:appointment_id>")
+@any_staff_member
 def visit(appointment_id: int):
     return _visit_page(appointment_id)
 
 
 @bp.post("/<int:appointment_id>/check-in")
+@any_staff_member
 def check_in(appointment_id: int):
     form = CheckInForm()
     if not form.validate_on_submit():
@@ -53,6 +55,7 @@ def check_in(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/rescreen")
+@any_staff_member
 def rescreen(appointment_id: int):
     form = rescreen_form(queries.visit(appointment_id).questions)
     if not form.validate_on_submit():
@@ -70,6 +73,7 @@ def rescreen(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/consent")
+@any_staff_member
 def consent(appointment_id: int):
     form = DeskConsentForm()
     if not form.validate_on_submit():
@@ -111,12 +115,14 @@ def complete(appointment_id: int):
 
 
 @bp.get("/<int:appointment_id>/aftercare")
+@any_staff_member
 def aftercare(appointment_id: int):
     """The printable aftercare sheet, handed to the patient on paper."""
     return render_template("visits/aftercare.html", page=queries.sheet_page(appointment_id))
 
 
 @bp.post("/<int:appointment_id>/aftercare/handed-over")
+@any_staff_member
 def aftercare_handed_over(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -129,6 +135,7 @@ def aftercare_handed_over(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/finish")
+@any_staff_member
 def finish(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -141,6 +148,7 @@ def finish(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/no-show")
+@any_staff_member
 def no_show(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -153,6 +161,7 @@ def no_show(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/undo-check-in")
+@any_staff_member
 def undo_check_in(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -165,6 +174,7 @@ def undo_check_in(appointment_id: int):
 
 
 @bp.post("/<int:appointment_id>/undo-no-show")
+@any_staff_member
 def undo_no_show(appointment_id: int):
     if not ButtonForm().validate_on_submit():
         return _visit_page(appointment_id, status=400, problem="The form expired; try again.")
@@ -177,6 +187,7 @@ def undo_no_show(appointment_id: int):
 
 
 @bp.get("/consents/<int:signed_id>")
+@any_staff_member
 def consent_record(signed_id: int):
     return render_template("visits/consent_record.html", record=queries.consent_record(signed_id))
 
