@@ -211,3 +211,19 @@ def test_a_consultation_has_no_treatment_record_to_fill_in(practitioner):
     assert "A consultation has no treatment record." in page
     assert "Complete the visit" in page
     assert "Record and complete" not in page
+
+
+def test_the_desk_sees_that_a_session_was_recorded_but_not_the_record(app, practitioner):
+    appointment = checked_in()
+    assert complete(practitioner, appointment).status_code == 303
+    clinical = ("Mild redness at the crown", "CT-2291", "1.25 mm", "<dt>Add-ons</dt>")
+    mine = text(practitioner.get(f"/desk/visits/{appointment.id}"))
+    assert all(words in mine for words in clinical)
+    make_staff(role="desk", email="desk@example.com", name="Sam Desk")
+    desk = app.test_client()
+    sign_in(desk)
+    page = text(desk.get(f"/desk/visits/{appointment.id}"))
+    assert "The session was recorded." in page
+    assert "by Dr Rao" in page and "Tuesday 3 March 2026 at 10:45" in page
+    for words in clinical:
+        assert words not in page, words

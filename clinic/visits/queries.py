@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -32,6 +32,19 @@ from clinic.web.formatting import clinic_tz
 
 
 @dataclass(frozen=True)
+class RecordSummary:
+    """What anyone at the desk may know of a session record: that it exists, when and by whom.
+
+    The record itself (device, depth, areas, add-ons, lots, notes) is for practitioners and
+    admins only.
+    """
+
+    recorded_at: datetime
+    recorded_by: StaffUser | None
+    aftercare_sheet_given_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Visit:
     appointment: Appointment
     day: date  # the clinic's local day of the visit
@@ -43,15 +56,16 @@ class Visit:
     pending_review: Screening | None
     consent: SignedConsent | None  # the signature that covers this visit, if any
     signatures: list[SignedConsent]  # everything this patient has signed, newest first
-    session_record: SessionRecord | None
-    recorded_by: StaffUser | None  # who wrote the session record
+    recorded: RecordSummary | None  # set once the session is recorded, for every role
+    session_record: SessionRecord | None  # the clinical record: None unless asked for
     course: Course | None
     questions: tuple[questions.Question, ...]  # what a desk re-screen asks for this service
     questionnaire_version: int
     consent_text: consent_texts.ConsentText
 
 
-def visit(appointment_id: int) -> Visit:
+def visit(appointment_id: int, *, clinical: bool = False) -> Visit:
+    """The visit page's facts; ``clinical`` adds the session record (practitioners, admins)."""
     appointment = visit_services.get_appointment(appointment_id)
     # The check-in gate matters while the session has not happened yet.
     is_open = appointment.status in lifecycle.OPEN
@@ -75,14 +89,24 @@ def visit(appointment_id: int) -> Visit:
                 .order_by(SignedConsent.signed_at.desc(), SignedConsent.id.desc())
             )
         ),
-        session_record=record,
-        recorded_by=db.session.get(StaffUser, record.recorded_by_id)
-        if record is not None and record.recorded_by_id
-        else None,
+        recorded=_summary(record),
+        session_record=record if clinical else None,
         course=db.session.get(Course, appointment.course_id) if appointment.course_id else None,
         questions=questions_for(questions.current(), ServiceProfile.of(appointment.service)),
         questionnaire_version=questions.CURRENT_VERSION,
         consent_text=consent_texts.current(),
+    )
+
+
+def _summary(record: SessionRecord | None) -> RecordSummary | None:
+    if record is None:
+        return None
+    return RecordSummary(
+        recorded_at=record.recorded_at,
+        recorded_by=db.session.get(StaffUser, record.recorded_by_id)
+        if record.recorded_by_id
+        else None,
+        aftercare_sheet_given_at=record.aftercare_sheet_given_at,
     )
 
 

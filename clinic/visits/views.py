@@ -193,7 +193,10 @@ def consent_record(signed_id: int):
 
 
 def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problems=(), **forms):
-    visit = queries.visit(appointment_id)
+    can_record = current_user.role in (Role.PRACTITIONER, Role.ADMIN)
+    # The session record and its notes are clinical: practitioners and admins see them, the
+    # desk sees only that the session was recorded, when and by whom.
+    visit = queries.visit(appointment_id, clinical=can_record)
     service = visit.appointment.service
     blank = {
         "check_in_form": lambda: CheckInForm(formdata=None),
@@ -212,7 +215,7 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
         "visits/visit.html",
         visit=visit,
         problems=[*([problem] if problem else []), *problems],
-        can_record=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
+        can_record=can_record,
         actions=queries.actions(visit.appointment, current_user.role),
         depth_range=visit_services.depth_range(),
         now=utcnow(),
