@@ -1,18 +1,12 @@
-"""Staff use cases: sign-in checks and accounts (what the desk sees on a day is in queries)."""
+"""Staff use cases: accounts, passwords and sessions (sign-in attempts are in attempts.py)."""
 
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from clinic.actors import Actor
-from clinic.audit.services import record
 from clinic.catalog.models import Practitioner
 from clinic.clock import utcnow
 from clinic.database import write_transaction
@@ -23,62 +17,11 @@ from clinic.staff.models import Role, StaffUser
 MIN_PASSWORD_LENGTH = 12
 # scrypt hashes long input fine, but there is no reason to accept a novel as a password.
 MAX_PASSWORD_LENGTH = 256
-# After this many failed sign-ins in a row an account waits LOCKOUT, on top of the per-address
-# rate limit on the sign-in page.
-MAX_FAILED_SIGN_INS = 10
-LOCKOUT = timedelta(minutes=15)
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalise_email(raw: str | None) -> str:
     return (raw or "").strip().lower()
-
-
-@cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
-
-
-def authenticate(email: str, password: str, *, ip_address: str = "") -> StaffUser | None:
-    """The active account these credentials open, or None.
-
-    The answer takes about as long whether or not the email is known, so response times do not
-    tell an outsider which addresses have accounts. The tenth failed sign-in in a row locks the
-    account for ``LOCKOUT``: until then even the right password opens nothing, and the caller
-    shows the same message as for an unknown email.
-    """
-    with write_transaction("staff"):
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
-        if user is None:
-            check_password_hash(_dummy_hash(), password or "")
-            return None
-        now = utcnow()
-        if user.locked_until is not None and user.locked_until > now:
-            check_password_hash(_dummy_hash(), password or "")
-            return None
-        if not user.check_password(password or ""):
-            _count_failure(user, now, ip_address)
-            return None
-        user.failed_sign_ins = 0
-        user.locked_until = None
-    if not user.active:
-        return None
-    return user
-
-
-def _count_failure(user: StaffUser, now: datetime, ip_address: str) -> None:
-    user.failed_sign_ins += 1
-    if user.failed_sign_ins < MAX_FAILED_SIGN_INS:
-        return
-    user.failed_sign_ins = 0
-    user.locked_until = now + LOCKOUT
-    record(
-        Actor.staff(user, ip_address=ip_address),
-        "staff.locked_out",
-        at=now,
-        changes={"locked_until": (None, user.locked_until)},
-        detail=f"{MAX_FAILED_SIGN_INS} failed sign-ins in a row",
-    )
 
 
 def active_staff(user_id: str) -> StaffUser | None:

@@ -20,7 +20,7 @@ from flask_login import current_user, logout_user
 from clinic.booking.services import clinic_timezone
 from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
-from clinic.staff import auth, queries, services
+from clinic.staff import attempts, auth, queries, services
 from clinic.staff.auth import any_staff_member, public_page, safe_next
 from clinic.staff.forms import LoginForm
 from clinic.staff.models import Role
@@ -67,7 +67,7 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = services.authenticate(
+        user = attempts.authenticate(
             form.email.data, form.password.data, ip_address=request.remote_addr or ""
         )
         if user is not None:
