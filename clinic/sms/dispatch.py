@@ -574,9 +574,15 @@ def _follow_up(followups, now: datetime) -> None:
             .where(_PATIENT.c.id.in_(introduced), _PATIENT.c.first_text_at.is_(None))
             .values(first_text_at=now)
         )
+    held = {}  # one task per number (or for the clinic) however many texts were held
+    for what, text, _code in followups:
+        if what == HELD_FOR_NUMBER:
+            held.setdefault((what, text.to_number), text)
+        elif what == HELD_FOR_CLINIC:
+            held.setdefault((what, ""), text)
+    for (what, _number), text in held.items():
+        alerts.texts_held(what == HELD_FOR_NUMBER, text.to_number, text.patient_id, now)
     for what, text, code in followups:
-        if what in (HELD_FOR_NUMBER, HELD_FOR_CLINIC):
-            alerts.texts_held(what == HELD_FOR_NUMBER, text.to_number, text.patient_id, now)
         if what == "failed":
             patient = db.session.get(Patient, text.patient_id) if text.patient_id else None
             alerts.after_failed_send(db.session.get(OutboundText, text.id), patient, code)
