@@ -67,9 +67,24 @@ def textable_regions(allowed: tuple[str, ...]) -> frozenset[str]:
     return frozenset().union(*(REGION_FAMILIES.get(r, frozenset({r})) for r in allowed))
 
 
+@functools.lru_cache(maxsize=32)
+def _whole_codes(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """ "+44"-style prefixes whose every region is allowed: no parsing needed for those (the
+    dispatcher asks for every text it sends). Country codes never prefix one another."""
+    regions = textable_regions(allowed)
+    return tuple(
+        f"+{code}"
+        for code, members in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        if set(members) <= regions
+    )
+
+
 def may_text(e164: str, allowed) -> bool:
     """Whether texts may go to this number under SMS_ALLOWED_COUNTRIES."""
-    return region_of(e164) in textable_regions(tuple(allowed))
+    allowed = tuple(allowed)
+    if e164.startswith(_whole_codes(allowed)):
+        return True
+    return region_of(e164) in textable_regions(allowed)
 
 
 def allowed_names(allowed) -> str:

@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('outbound_text', schema=None) as batch_op:
-        batch_op.create_index('ix_outbound_text_sent_at', ['sent_at'], unique=False)
+        batch_op.create_index('ix_outbound_text_sent_at', ['sent_at', 'to_number'], unique=False)
 
 
 def downgrade():
