@@ -344,3 +344,37 @@ def test_form_shows_the_bookings_limit_on_the_mobile_box(app, client, clinic):
     assert "more online bookings for this mobile number today" in html.unescape(
         response.get_data(as_text=True)
     )
+
+
+def test_caps_hold_on_both_databases(any_app, clock):
+    """The one count query per batch (grouped by a CASE over the batch's numbers) on SQLite
+    and on PostgreSQL, through the console sender."""
+    any_app.config.update(SMS_MAX_PER_NUMBER_PER_DAY=2, SMS_MAX_PER_DAY=4)
+    clock.set(MONDAY_NOON)
+    people = [patient(n) for n in range(3)]
+    for person in people:
+        for _ in range(2):
+            due_text(Kind.REPLY_OPT_IN, patient_id=person.id)
+    due_text(Kind.REPLY_OPT_IN, patient_id=people[0].id)
+    due_text(Kind.REPLY_EMERGENCY, patient_id=people[0].id)
+    db.session.commit()
+    report = dispatch_pass()
+    # Four routine texts (the clinic's cap) and the safety answer go; the third patient's two
+    # wait for the clinic's cap, the first patient's third for their own.
+    assert report.counts["sent"] == 5 and report.counts["held (daily limit)"] == 3
+    held = [row for row in rows() if row.status == TextStatus.PENDING]
+    assert [row.patient_id for row in held] == [people[2].id, people[2].id, people[0].id]
+    assert (Kind.REPLY_EMERGENCY, TextStatus.SENT) in [(row.kind, row.status) for row in rows()]
+    assert sorted(task.patient_id or 0 for task in tasks()) == [0, people[0].id]
+
+    # With the clinic's cap off, the first patient's own cap still holds (the safety answer
+    # counted), with no second task for their number.
+    any_app.config["SMS_MAX_PER_DAY"] = 0
+    clock.advance(minutes=1)
+    due_text(Kind.REPLY_OPT_IN, patient_id=people[0].id, at=clock.now())
+    due_text(Kind.REPLY_OPT_IN, patient_id=people[1].id, at=clock.now())
+    due_text(Kind.REPLY_OPT_IN, patient_id=people[2].id, at=clock.now())
+    db.session.commit()
+    report = dispatch_pass()
+    assert report.counts["held (daily limit)"] == 2 and report.counts["sent"] == 1
+    assert len(tasks()) == 3  # the second patient's number reached its cap now
