@@ -11,6 +11,8 @@ from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 
 def database_url(raw: str | None, instance_path: str) -> str:
     """Accept the URL forms hosting providers hand out and pick the installed driver."""
@@ -81,6 +83,17 @@ def _e164(env: dict, name: str) -> str:
     return value
 
 
+def regions(env: dict, name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list of ISO regions (GB, US ...), as phonenumbers names them."""
+    values = tuple(
+        part.strip().upper() for part in (env.get(name) or default).split(",") if part.strip()
+    )
+    unknown = [value for value in values if value not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown or not values:
+        raise RuntimeError(f"setting {name} must list regions like GB,IE, got {unknown or values}")
+    return values
+
+
 def smtp_url(raw: str | None) -> str:
     """Empty switches email off; anything else must be an smtp:// or smtps:// address."""
     value = (raw or "").strip()
@@ -145,6 +158,12 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "TWILIO_API_BASE_URL": (env.get("TWILIO_API_BASE_URL") or "").rstrip("/"),
         "TWILIO_TIMEOUT_SECONDS": _int(env, "TWILIO_TIMEOUT_SECONDS", 10),
         "SMS_SEGMENTS_PER_SECOND": _float(env, "SMS_SEGMENTS_PER_SECOND", 1.0),
+        # Texts go only to mobile numbers of these regions (GB takes in GG, JE and IM).
+        "SMS_ALLOWED_COUNTRIES": regions(env, "SMS_ALLOWED_COUNTRIES", region),
+        # Daily caps (the clinic's local day) on texts sent; 0 switches a cap off.
+        "SMS_MAX_PER_NUMBER_PER_DAY": _int(env, "SMS_MAX_PER_NUMBER_PER_DAY", 10),
+        "SMS_MAX_PER_DAY": _int(env, "SMS_MAX_PER_DAY", 1000),
+        "BOOKINGS_PER_NUMBER_PER_DAY": _int(env, "BOOKINGS_PER_NUMBER_PER_DAY", 3),
         "SMS_MAX_ATTEMPTS": _int(env, "SMS_MAX_ATTEMPTS", 8),
         "SMS_SEND_CONCURRENCY": _int(env, "SMS_SEND_CONCURRENCY", 1),
         "SMS_CLAIM_LEASE_SECONDS": _int(env, "SMS_CLAIM_LEASE_SECONDS", 300),

@@ -26,6 +26,8 @@ from clinic.extensions import db as _db
 from clinic.patients.models import Patient
 from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.services import review_queue
+from clinic.sms.dispatch import dispatch_pass
+from clinic.sms.models import OutboundText, TextStatus
 from clinic.staff.models import StaffUser
 from clinic.visits.models import SessionRecord
 from tests.helpers import START, copy_sqlite_template, make_app, seal_sqlite
@@ -199,13 +201,37 @@ def test_seeded_diary_has_a_past_and_a_future(seeded, db, clock):
     assert {a.source for a in booked if a.status == AppointmentStatus.NEEDS_REVIEW} == {"online"}
 
 
-def test_demo_patients_have_real_mobile_numbers(seeded, db):
+def test_demo_patients_have_numbers_reserved_for_fiction(seeded, db):
     patients = db.session.scalars(select(Patient)).all()
     assert len(patients) >= 30
     for patient in patients:
-        number = phonenumbers.parse(patient.phone)
-        assert phonenumbers.is_valid_number(number), patient.phone
-        assert phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+        # 07700 900000 to 07700 900999: Ofcom's range for drama, which reaches nobody.
+        assert re.fullmatch(r"\+447700900[0-9]{3}", patient.phone), patient.phone
+        assert not phonenumbers.is_valid_number(phonenumbers.parse(patient.phone))
+    assert len({patient.phone for patient in patients}) == len(patients)
+
+
+def test_seed_leaves_no_text_already_due(seeded, db, clock):
+    now = clock.now()
+    statuses = dict(
+        db.session.execute(
+            select(OutboundText.status, func.count()).group_by(OutboundText.status)
+        ).all()
+    )
+    due = db.session.scalar(
+        select(func.count()).where(
+            OutboundText.status == TextStatus.PENDING, OutboundText.send_at <= now
+        )
+    )
+    assert due == 0
+    # The history's texts that came due are kept, marked; the future's still wait their time.
+    retired = db.session.scalar(
+        select(func.count()).where(OutboundText.error_message == "demo history")
+    )
+    assert retired > 0
+    assert statuses[TextStatus.SKIPPED] >= retired
+    assert statuses[TextStatus.PENDING] > 0
+    assert dispatch_pass().counts.get("sent", 0) == 0
 
 
 def test_seed_again_with_if_empty_changes_nothing_and_reprints_the_logins(seeded, runner, db):
@@ -300,6 +326,28 @@ def test_if_empty_on_an_unseeded_clinic_without_logins_says_how_to_get_in(app, r
     assert result.exit_code == 0
     assert "create-staff" in result.output
     assert count(db, StaffUser) == 0
+
+
+@pytest.mark.parametrize("setting", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"])
+def test_seed_refuses_with_twilio_credentials(app, runner, db, setting):
+    app.config[setting] = "AC0123456789abcdef0123456789abcdef"
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 1
+    assert "Twilio credentials are set" in result.output
+    assert "--allow-texts" in result.output
+    assert count(db, Location) == 0
+    assert count(db, Patient) == 0
+
+
+def test_allow_texts_lets_the_seed_run_with_twilio_credentials(app, runner, db):
+    app.config["TWILIO_ACCOUNT_SID"] = "AC0123456789abcdef0123456789abcdef"
+    app.config["TWILIO_AUTH_TOKEN"] = "secret"
+    db.session.add(Location(name="Elsewhere", phone="+44 20 7946 0000", timezone="Europe/London"))
+    db.session.commit()
+    # --if-empty on a used database: past the credentials check, with no seeding to wait for.
+    result = runner.invoke(args=["seed-demo", "--if-empty", "--allow-texts"])
+    assert result.exit_code == 0, result.output
+    assert "Twilio" not in result.output
 
 
 # --- bank holidays ------------------------------------------------------------------------

@@ -230,7 +230,11 @@ SCHEMAS: dict = {
             "sms_opt_in": {
                 "type": "boolean",
                 "default": False,
-                "description": "The patient agrees to care texts about this visit.",
+                "description": "The patient agrees to care texts about this visit. Only "
+                "mobile numbers of the clinic's SMS_ALLOWED_COUNTRIES may have texts: another "
+                "number with true gets a 422 field error on `sms_opt_in` (book with false). "
+                "More than BOOKINGS_PER_NUMBER_PER_DAY bookings for one number in a day get a "
+                "422 field error on `patient.phone`.",
             },
             "email_opt_in": {
                 "type": "boolean",

@@ -33,7 +33,12 @@ from clinic.booking.services import (
 from clinic.clock import utcnow
 from clinic.consent.services import ConsentInput
 from clinic.errors import DomainError, ValidationFailed
-from clinic.patients.phones import InvalidPhone, normalize_mobile
+from clinic.patients.phones import (
+    InvalidPhone,
+    may_text,
+    normalize_mobile,
+    texts_not_allowed_message,
+)
 from clinic.screening import questions
 
 # Limits shared with the OpenAPI document, so the two cannot drift apart.
@@ -313,6 +318,10 @@ def booking_request(
         values = parse_fields(BOOKING_FIELDS, body)
     except FieldErrors as exc:
         raise ValidationFailed(exc.errors) from exc
+    allowed = current_app.config["SMS_ALLOWED_COUNTRIES"]
+    if values["sms_opt_in"] and not may_text(values["patient"]["phone"], allowed):
+        # Booking without texts is always open: the message says so.
+        raise ValidationFailed({"sms_opt_in": [texts_not_allowed_message(allowed)]})
     consent = values["consent"]
     return BookingRequest(
         service_slug=values["service"],

@@ -132,6 +132,12 @@ def create_booking():
         zones = _zones(service)
         alternatives = [_slot_json(slot, zones) for slot in nearby]
         raise SlotUnavailable(exc.message, details={"alternatives": alternatives}) from exc
+    except ValidationFailed as exc:
+        if "phone" not in exc.errors:
+            raise
+        # The services name the patient's fields bare; the body nests them.
+        errors = {("patient.phone" if k == "phone" else k): v for k, v in exc.errors.items()}
+        raise ValidationFailed(errors, message=exc.message) from exc
     link = tokens.manage_url(appointment)
     response = jsonify(_booking_json(appointment, link))
     response.headers["Location"] = url_for("api.booking", token=link.rsplit("/", 1)[-1])

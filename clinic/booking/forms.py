@@ -28,7 +28,12 @@ from wtforms.widgets import TextInput
 from clinic.booking.services import BookingRequest, PatientDetails, clinic_timezone
 from clinic.clock import utcnow
 from clinic.consent.services import ConsentInput
-from clinic.patients.phones import InvalidPhone, normalize_mobile
+from clinic.patients.phones import (
+    InvalidPhone,
+    may_text,
+    normalize_mobile,
+    texts_not_allowed_message,
+)
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120
 
@@ -144,6 +149,11 @@ class PatientDetailsForm(FlaskForm):
         except InvalidPhone as exc:
             raise ValidationError(str(exc)) from exc
 
+    def validate_sms_opt_in(self, field):
+        allowed = current_app.config["SMS_ALLOWED_COUNTRIES"]
+        if field.data and self.phone_e164 and not may_text(self.phone_e164, allowed):
+            raise ValidationError(texts_not_allowed_message(allowed))
+
     def validate_email_opt_in(self, field):
         if field.data and not self.email.data:
             raise ValidationError("Please enter your email address, or untick this box.")
@@ -208,6 +218,7 @@ class PatientDetailsForm(FlaskForm):
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         """Attach the services' field messages to the boxes they are about; return the rest."""
         boxes = {"full_name": self.full_name, "phone": self.mobile, "email": self.email}
+        boxes["sms_opt_in"] = self.sms_opt_in
         boxes["date_of_birth"] = self.date_of_birth
         for key, question in zip(self.question_keys, self.questions(), strict=True):
             boxes[f"screening.{key}"] = question

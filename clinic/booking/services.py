@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -52,6 +52,8 @@ from clinic.consent.services import ConsentInput
 from clinic.database import write_transaction
 from clinic.errors import ChangeNotAllowed, NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
+from clinic.localtime import day_bounds, local_date
+from clinic.patients import phones
 from clinic.patients.models import Patient
 from clinic.screening import services as screening_services
 from clinic.screening.questions import Outcome
@@ -286,6 +288,9 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
     """
     by = by or default_actor(request.source)
     online = request.source == BookingSource.ONLINE
+    check_text_country(request.patient.phone, request.sms_opt_in)
+    if online:
+        check_bookings_per_number(request.patient.phone)
     service = service_by_slug(request.service_slug, online_only=online)
     start = require_aware(request.start)
     location_id = check_start_window(service, start, request.source)
@@ -314,6 +319,43 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
             signature = consent_services.sign(patient, request.consent, appointment=appointment)
             record_signature(by, signature, appointment)
     return appointment
+
+
+def check_text_country(phone: str, sms_opt_in: bool) -> None:
+    """Texts go only to numbers of SMS_ALLOWED_COUNTRIES: the door to SMS pumping stays shut.
+    Booking without texts is always possible, so the message offers it."""
+    allowed = current_app.config["SMS_ALLOWED_COUNTRIES"]
+    if sms_opt_in and not phones.may_text(phone, allowed):
+        raise ValidationFailed({"sms_opt_in": [phones.texts_not_allowed_message(allowed)]})
+
+
+def check_bookings_per_number(phone: str) -> None:
+    """At most BOOKINGS_PER_NUMBER_PER_DAY online bookings per mobile number per local day
+    (0: no limit). The message says nothing of the bookings already made."""
+    limit = current_app.config["BOOKINGS_PER_NUMBER_PER_DAY"]
+    if limit <= 0:
+        return
+    tz = clinic_timezone()
+    day_start, _ = day_bounds(local_date(utcnow(), tz), tz)
+    made = db.session.scalar(
+        select(func.count(Appointment.id))
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Patient.phone == phone,
+            Appointment.source == BookingSource.ONLINE,
+            Appointment.created_at >= day_start,
+        )
+    )
+    if made >= limit:
+        raise ValidationFailed(
+            {
+                "phone": [
+                    "We cannot take more online bookings for this mobile number today. "
+                    f"Please call us on {current_app.config['CLINIC_PHONE']} to book."
+                ]
+            },
+            message="Too many online bookings for this number today.",
+        )
 
 
 def record_signature(by: Actor, signature, appointment) -> None:

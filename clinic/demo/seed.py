@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clinic import localtime
 from clinic.actors import Actor
@@ -50,11 +50,11 @@ from clinic.database import write_transaction
 from clinic.errors import SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.patients.phones import normalize_mobile
 from clinic.screening import questions
 from clinic.screening.models import ReviewStatus, Screening
 from clinic.screening.questions import Outcome
 from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.sms.models import OutboundText, TextStatus
 from clinic.staff.models import Role, StaffUser
 from clinic.staff.services import build_staff
 from clinic.visits import lifecycle
@@ -63,6 +63,9 @@ from clinic.visits.models import ADD_ONS, AREAS, DEVICES, SessionRecord
 # A fixed seed: the same day gives the same diary, so a demo can be rebuilt and compared.
 SEED = 20260302
 PAST_DAYS = 21
+# UK mobiles kept for fiction: 07700 900000 to 07700 900999.
+FICTIONAL_MOBILE_PREFIX = "+447700900"
+DEMO_HISTORY = "demo history"
 FUTURE_DAYS = 28
 LOGINS_FILENAME = "demo-logins.txt"
 ADDRESS = "14 Marlowe Street, Islington, London N1 7GH"
@@ -156,10 +159,21 @@ DESK_BROWSER = (
     is_flag=True,
     help="When the database already holds a clinic, change nothing and print the demo logins.",
 )
+@click.option(
+    "--allow-texts",
+    is_flag=True,
+    help="Seed even with Twilio credentials set (the demo's numbers are fictional).",
+)
 @with_appcontext
-def seed_demo_command(if_empty: bool) -> None:
+def seed_demo_command(if_empty: bool, allow_texts: bool) -> None:
     """Seed a demo clinic with staff logins and a few weeks of appointments."""
-    base_url = current_app.config["PUBLIC_BASE_URL"]
+    config = current_app.config
+    if (config["TWILIO_ACCOUNT_SID"] or config["TWILIO_AUTH_TOKEN"]) and not allow_texts:
+        raise click.ClickException(
+            "Twilio credentials are set (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN), so the demo's "
+            "texts would really be sent. Unset them, or add --allow-texts if you mean it."
+        )
+    base_url = config["PUBLIC_BASE_URL"]
     if db.session.scalar(select(Location.id).limit(1)) is not None:
         if not if_empty:
             raise click.ClickException(
@@ -282,6 +296,7 @@ def seed_demo(password: str) -> Summary:
     for day in _days(today, today + timedelta(days=FUTURE_DAYS)):
         for _ in range(_bookings_wanted(rng, (day - today).days)):
             _book_future(rng, diary, day, services, patients, desk)
+    _retire_due_texts(utcnow())
 
     return Summary(
         location_name=location.name,
@@ -291,6 +306,18 @@ def seed_demo(password: str) -> Summary:
         appointments=diary.count,
         logins=logins,
     )
+
+
+def _retire_due_texts(now: datetime) -> int:
+    """The demo's history planned texts that are already due (confirmations, reminders of
+    visits it placed in the past): skip them, so the first dispatch pass sends none at once."""
+    with write_transaction("seed"):
+        result = db.session.execute(
+            update(OutboundText)
+            .where(OutboundText.status == TextStatus.PENDING, OutboundText.send_at <= now)
+            .values(status=TextStatus.SKIPPED, error_message=DEMO_HISTORY, updated_at=now)
+        )
+    return result.rowcount
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -350,9 +377,7 @@ def _patients(rng: random.Random, now: datetime) -> list[Patient]:
         patients.append(
             Patient(
                 full_name=f"{first} {last}",
-                # 07911 123xxx: a real mobile range, so the numbers pass the same checks as
-                # a patient's; none of them belongs to anyone the demo could text.
-                phone=normalize_mobile(f"07911 123{100 + number:03d}", "GB"),
+                phone=demo_phone(number),
                 email=f"{email_name}@example.com",
                 date_of_birth=date(rng.randint(1962, 2003), rng.randint(1, 12), rng.randint(1, 28)),
                 sms_opt_in=opted_in,
@@ -362,6 +387,13 @@ def _patients(rng: random.Random, now: datetime) -> list[Patient]:
             )
         )
     return patients
+
+
+def demo_phone(number: int) -> str:
+    """07700 900xxx: the range Ofcom keeps for drama, so no text can reach a real person.
+    phonenumbers calls these numbers not valid, so they are stored as they are, without the
+    booking form's check; the booking services take numbers already in E.164."""
+    return f"{FICTIONAL_MOBILE_PREFIX}{100 + number:03d}"
 
 
 def _days(first: date, last: date) -> list[date]:

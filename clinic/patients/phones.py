@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 _MOBILE_TYPES = {
@@ -30,3 +32,69 @@ def normalize_mobile(raw: str, default_region: str) -> str:
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise InvalidPhone("Please give a mobile number, so we can text you about your visit.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Regions that share a country's numbering and tariff: the Crown Dependencies' mobiles are
+# +44 numbers that phonenumbers files under their own region.
+REGION_FAMILIES = {"GB": frozenset({"GB", "GG", "JE", "IM"})}
+REGION_NAMES = {
+    "GB": "the UK",
+    "US": "the US",
+    "CA": "Canada",
+    "IE": "Ireland",
+    "AU": "Australia",
+    "NZ": "New Zealand",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def region_of(e164: str) -> str | None:
+    """The region a stored number belongs to; a number phonenumbers does not call valid (the
+    ranges kept for fiction) falls back to its country code's main region."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region is None:
+        region = phonenumbers.region_code_for_country_code(number.country_code)
+    return None if region in (None, phonenumbers.UNKNOWN_REGION) else region
+
+
+@functools.lru_cache(maxsize=32)
+def textable_regions(allowed: tuple[str, ...]) -> frozenset[str]:
+    """The regions SMS_ALLOWED_COUNTRIES lets the clinic text, families included."""
+    return frozenset().union(*(REGION_FAMILIES.get(r, frozenset({r})) for r in allowed))
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_codes(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """ "+44"-style prefixes whose every region is allowed: no parsing needed for those (the
+    dispatcher asks for every text it sends). Country codes never prefix one another."""
+    regions = textable_regions(allowed)
+    return tuple(
+        f"+{code}"
+        for code, members in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        if set(members) <= regions
+    )
+
+
+def may_text(e164: str, allowed) -> bool:
+    """Whether texts may go to this number under SMS_ALLOWED_COUNTRIES."""
+    allowed = tuple(allowed)
+    if e164.startswith(_whole_codes(allowed)):
+        return True
+    return region_of(e164) in textable_regions(allowed)
+
+
+def allowed_names(allowed) -> str:
+    names = [REGION_NAMES.get(region, region) for region in allowed]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def texts_not_allowed_message(allowed) -> str:
+    return (
+        f"We can only send texts to mobile numbers from {allowed_names(allowed)}. "
+        "Untick the texts box to book without texts, or give a mobile number from "
+        f"{allowed_names(allowed)}."
+    )

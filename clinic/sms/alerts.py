@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
+from clinic.localtime import day_bounds, local_date
 from clinic.sms import hours, outbox
 from clinic.sms.kinds import SAFETY_KINDS, Kind
 from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
@@ -169,3 +170,33 @@ def _escalation_failed(row, code) -> None:
         "phone the clinician on call about the open alerts.",
         outbound_id=row.id,
     )
+
+
+def texts_held(for_number: bool, number: str, patient_id: int | None, now) -> None:
+    """A desk task when the daily text caps hold texts: once per number per day, once per day
+    for the clinic's cap. Called inside the dispatcher's transaction."""
+    config = current_app.config
+    if for_number:
+        reason = (
+            f"Texts to {number} held: the number reached its daily limit of "
+            f"{config['SMS_MAX_PER_NUMBER_PER_DAY']} texts. The rest go tomorrow; "
+            "check nobody is misusing it."
+        )
+    else:
+        reason = (
+            f"Texts held: the clinic reached its daily limit of {config['SMS_MAX_PER_DAY']} "
+            "texts (SMS_MAX_PER_DAY). The rest go tomorrow; check nobody is misusing the booking."
+        )
+    tz = ZoneInfo(config["CLINIC_TIMEZONE"])
+    day_start, _ = day_bounds(local_date(now, tz), tz)
+    already = db.session.scalar(
+        select(
+            exists().where(
+                StaffAlert.level == AlertLevel.TASK,
+                StaffAlert.reason == reason[:300],
+                StaffAlert.created_at >= day_start,
+            )
+        )
+    )
+    if not already:
+        raise_alert(AlertLevel.TASK, reason, patient_id=patient_id if for_number else None)

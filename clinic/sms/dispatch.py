@@ -24,12 +24,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 
 from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
+from clinic.localtime import day_bounds, local_date
 from clinic.patients.models import Patient
+from clinic.patients.phones import may_text
 from clinic.sms import alerts, escalation, hooks, hours, outbox
 from clinic.sms.gsm import encoding_of
 from clinic.sms.hooks import VisitDetails
@@ -43,6 +45,11 @@ from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
 # Answers that may still go to a patient who has opted out.
 ALLOWED_AFTER_OPT_OUT = {Kind.REPLY_OPT_OUT, Kind.REPLY_HELP, *SAFETY_REPLY_KINDS}
 REPLY_KINDS = {k for k in Kind if k.value.startswith("reply_")}
+# Texts the daily caps never hold: a safety answer must go. Texts with no patient (to the
+# clinician on call, or a safety answer to an unknown number) are never held either.
+NEVER_HELD = ALLOWED_AFTER_OPT_OUT
+HELD_FOR_NUMBER = "held: this number's daily text limit"
+HELD_FOR_CLINIC = "held: the clinic's daily text limit"
 
 
 @dataclass
@@ -331,6 +338,9 @@ def _send_batch(token: str, batch: list[Claimed], limiter, report: PassReport) -
         elif not _may_text(text):
             results.append(_skip(text, "no consent to texts"))
             report.add("skipped (no consent)")
+        elif not _country_allowed(text):
+            results.append(_skip(text, "number outside SMS_ALLOWED_COUNTRIES"))
+            report.add("skipped (country not allowed)")
         elif not text.immediate and within_quiet_hours(now, text.tz, policy):
             opening = next_opening(now, text.tz, policy)
             if opening >= text.expires_at:
@@ -344,6 +354,7 @@ def _send_batch(token: str, batch: list[Claimed], limiter, report: PassReport) -
                 report.add("deferred (quiet hours)")
         else:
             ready.append(text)
+    ready = _within_caps(ready, now, results, followups, report)
     for text, outcome in _send_all(ready, limiter):
         sent_at = utcnow()
         if isinstance(outcome, TransientSendError):
@@ -425,6 +436,83 @@ def _may_text(text: Claimed) -> bool:
     return text.opted_in
 
 
+def _country_allowed(text: Claimed) -> bool:
+    """Whatever the database holds, no text goes abroad beyond SMS_ALLOWED_COUNTRIES; the
+    on-call phone is the clinic's own setting, not a number anyone typed in."""
+    config = current_app.config
+    if text.patient_id is None and text.to_number == config["ON_CALL_PHONE"]:
+        return True
+    return may_text(text.to_number, config["SMS_ALLOWED_COUNTRIES"])
+
+
+def _within_caps(
+    ready: list[Claimed], now: datetime, results: list, followups: list, report: PassReport
+) -> list[Claimed]:
+    """Hold the texts above SMS_MAX_PER_NUMBER_PER_DAY or SMS_MAX_PER_DAY (0: no cap) until
+    the clinic's next local day; answers to STOP and safety answers always go. One query for
+    the batch counts what each of its numbers, and the clinic, sent today."""
+    config = current_app.config
+    per_number, per_day = config["SMS_MAX_PER_NUMBER_PER_DAY"], config["SMS_MAX_PER_DAY"]
+    capped = [text for text in ready if _cap_applies(text)]
+    if not capped or (per_number <= 0 and per_day <= 0):
+        return ready
+    tz = _zone(config["CLINIC_TIMEZONE"])
+    day_start, next_day = day_bounds(local_date(now, tz), tz)
+    sent_today = _sent_since(day_start, {text.to_number for text in capped}, per_number > 0)
+    clinic_total = sum(sent_today.values())
+    policy = outbox.care_policy()
+    kept: list[Claimed] = []
+    for text in ready:
+        if _cap_applies(text):
+            reason = None
+            if per_number > 0 and sent_today.get(text.to_number, 0) >= per_number:
+                reason = HELD_FOR_NUMBER
+            elif per_day > 0 and clinic_total >= per_day:
+                reason = HELD_FOR_CLINIC
+            if reason is not None:
+                send_at = next_day if text.immediate else next_opening(next_day, text.tz, policy)
+                results.append(
+                    _change(
+                        text,
+                        TextStatus.PENDING,
+                        send_at=send_at,
+                        attempts=text.attempts - 1,
+                        error_message=reason,
+                    )
+                )
+                followups.append((reason, text, None))
+                report.add("held (daily limit)")
+                continue
+        # Counted as sent now: a failure gives back no more than a text for the day.
+        sent_today[text.to_number] = sent_today.get(text.to_number, 0) + 1
+        clinic_total += 1
+        kept.append(text)
+    return kept
+
+
+def _cap_applies(text: Claimed) -> bool:
+    return text.patient_id is not None and text.kind not in NEVER_HELD
+
+
+def _sent_since(day_start: datetime, numbers: set[str], by_number: bool) -> dict[str, int]:
+    """Texts sent since day_start: per number of the batch, and "" for all the others."""
+    bucket = (
+        case((_OT.c.to_number.in_(numbers), _OT.c.to_number), else_=literal(""))
+        if by_number
+        else literal("")
+    )
+    query = (
+        select(bucket.label("number"), func.count())
+        # sent_at is written only when Twilio took the text (whatever its later status), so
+        # the count reads the index on (sent_at, to_number) alone.
+        .where(_OT.c.sent_at >= day_start)
+        .group_by(bucket)
+    )
+    counts = {number: n for number, n in db.session.execute(query).all()}
+    counts.setdefault("", 0)
+    return counts
+
+
 def _backoff(attempts: int) -> timedelta:
     # 30 s, 1 min, 2 min ... capped at an hour; the jitter spreads a storm's retries apart.
     base = min(30 * 2 ** max(attempts - 1, 0), 3600)
@@ -486,6 +574,14 @@ def _follow_up(followups, now: datetime) -> None:
             .where(_PATIENT.c.id.in_(introduced), _PATIENT.c.first_text_at.is_(None))
             .values(first_text_at=now)
         )
+    held = {}  # one task per number (or for the clinic) however many texts were held
+    for what, text, _code in followups:
+        if what == HELD_FOR_NUMBER:
+            held.setdefault((what, text.to_number), text)
+        elif what == HELD_FOR_CLINIC:
+            held.setdefault((what, ""), text)
+    for (what, _number), text in held.items():
+        alerts.texts_held(what == HELD_FOR_NUMBER, text.to_number, text.patient_id, now)
     for what, text, code in followups:
         if what == "failed":
             patient = db.session.get(Patient, text.patient_id) if text.patient_id else None

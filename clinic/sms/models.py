@@ -90,6 +90,8 @@ class OutboundText(db.Model):
         ),
         # The dispatcher's query: due pending rows in send order.
         Index("ix_outbound_text_due", "status", "send_at"),
+        # The daily caps count what went out since the local midnight, per number.
+        Index("ix_outbound_text_sent_at", "sent_at", "to_number"),
     )
 
 
