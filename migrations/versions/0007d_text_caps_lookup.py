@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007d'
-down_revision = '0006d'
+down_revision = '0007b'
 branch_labels = None
 depends_on = None
 
