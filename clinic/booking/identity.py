@@ -54,7 +54,7 @@ def find_or_create_patient(
         sms_opt_in=sms_opt_in,
         sms_opt_in_at=now,
         sms_opt_in_source=source,
-        email_opt_in=bool(email_opt_in) and bool(details.email),
+        email_opt_in=bool(email_opt_in),
         email_opt_in_at=now if email_opt_in is not None else None,
         created_at=now,
     )
