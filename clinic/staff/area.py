@@ -36,6 +36,7 @@ def staff_area() -> Blueprint:
     """
     from clinic.adverse_events.views import bp as adverse_events_bp
     from clinic.audit.views import bp as audit_bp
+    from clinic.booking.staff_views import bp as duplicates_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.screening.views import bp as review_bp
     from clinic.sms.staff_views import bp as texts_bp
@@ -57,6 +58,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(courses_bp, url_prefix="/desk/courses")
     parent.register_blueprint(texts_bp, url_prefix="/desk/texts")
     parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
+    parent.register_blueprint(duplicates_bp, url_prefix="/desk/patients/duplicates")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
