@@ -23,6 +23,7 @@ from clinic.sms import suppression
 
 # The wording the manage page shows next to its texts toggle, recorded with each change.
 MANAGE_PAGE_TEXTS_WORDING = "Text me about my visits and aftercare"
+MANAGE_PAGE_STOP_WORDING = "Stop texting me"
 # Tables whose patient_id stays as it was in a merge: the audit log is history.
 _KEEP_ON_MERGE = frozenset({"audit_event", "patient"})
 
