@@ -76,9 +76,10 @@ def _kept(patient: Patient) -> Patient:
     return patient
 
 
-def texts_held_back(patient: Patient) -> bool:
-    """The patient asked for texts, but their number said STOP: nothing goes until START."""
-    return bool(patient.sms_opt_in) and suppression.is_suppressed(patient.phone)
+def texts_held_back(patient: Patient, *, asked: bool = False) -> bool:
+    """The patient wants texts (or just ticked the box), but their number said STOP: nothing
+    goes until that phone texts START."""
+    return (asked or bool(patient.sms_opt_in)) and suppression.is_suppressed(patient.phone)
 
 
 # --- the desk's list of possible duplicates -------------------------------------------------

@@ -142,7 +142,9 @@ def details(slug: str):
         return page(409, taken=True, alternatives=[slot.start for slot in alternatives])
     except ValidationFailed as exc:
         return page(422, problems=form.add_service_errors(exc.errors))
-    return redirect(url_for(".confirmed", token=manage_token(appointment)), code=303)
+    # Whether texts were asked for: a number that said STOP is then told how to resume.
+    asked = {"texts": "asked"} if booking.sms_opt_in else {}
+    return redirect(url_for(".confirmed", token=manage_token(appointment), **asked), code=303)
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
@@ -174,7 +176,9 @@ def confirmed(token: str):
         appointment=appointment,
         token=token,
         manage_link=manage_url(appointment),
-        texts_held_back=identity.texts_held_back(appointment.patient),
+        texts_held_back=identity.texts_held_back(
+            appointment.patient, asked=request.args.get("texts") == "asked"
+        ),
     )
 
 
