@@ -396,3 +396,29 @@ def test_a_reply_kind_stop_answer_still_goes_to_a_suppressed_number(twilio_app, 
     dispatch_pass()
     kinds = db.session.scalars(select(OutboundText.kind).where(OutboundText.status == "sent")).all()
     assert list(kinds) == [Kind.REPLY_OPT_OUT]
+
+
+# --- the desk changes text consent with a reason ----------------------------------------------
+
+
+def test_the_desk_changes_text_consent_only_with_a_reason_audited(app, signed_in, clock):
+    make_clinic()
+    appointment = make_booking("consultation", WEDNESDAY_10, sms_opt_in=True)
+    desk = signed_in("desk")
+    path = f"/desk/patients/{appointment.patient_id}/texts"
+    page = desk.get(path).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+    refused = desk.post(path, data={"csrf_token": csrf, "wanted": "no", "reason": ""})
+    assert refused.status_code == 422
+    assert fresh(appointment.patient_id).sms_opt_in is True
+
+    saved = desk.post(path, data={"csrf_token": csrf, "wanted": "no", "reason": "Asked by phone"})
+    assert saved.status_code == 303
+    patient = fresh(appointment.patient_id)
+    assert patient.sms_opt_in is False and patient.sms_opt_in_source == "desk"
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "patient.text_consent_changed")
+    )
+    assert event.changes["sms_opt_in"] == [True, False]
+    assert "Asked by phone" in event.detail

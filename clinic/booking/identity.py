@@ -82,6 +82,10 @@ def texts_held_back(patient: Patient, *, asked: bool = False) -> bool:
     return (asked or bool(patient.sms_opt_in)) and suppression.is_suppressed(patient.phone)
 
 
+def number_suppressed(patient: Patient) -> bool:
+    return suppression.is_suppressed(patient.phone)
+
+
 # --- the desk's list of possible duplicates -------------------------------------------------
 
 
@@ -96,6 +100,13 @@ def possible_duplicates() -> list[tuple[Patient, Patient]]:
         (patient, _kept(db.session.get(Patient, patient.possible_duplicate_of_id)))
         for patient in flagged
     ]
+
+
+def patient(patient_id: int) -> Patient:
+    found = db.session.get(Patient, patient_id)
+    if found is None:
+        raise NotFound("There is no such patient.")
+    return found
 
 
 def _flagged(patient_id: int) -> Patient:
