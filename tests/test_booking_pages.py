@@ -219,7 +219,8 @@ def test_patient_books_and_sees_the_private_manage_link(client, clinic):
     response = submit_details(client, sms_opt_in="y")
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert re.fullmatch(r"/manage/[^/]+/confirmed", location)
+    # Texts were asked for: a number that once replied STOP is then told how to resume.
+    assert re.fullmatch(r"/manage/[^/]+/confirmed\?texts=asked", location)
 
     appointment = db.session.scalar(select(Appointment))
     assert appointment.start_at == datetime(2026, 3, 2, 10, tzinfo=UTC)
