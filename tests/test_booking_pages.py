@@ -219,7 +219,8 @@ def test_patient_books_and_sees_the_private_manage_link(client, clinic):
     response = submit_details(client, sms_opt_in="y")
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert re.fullmatch(r"/manage/[^/]+/confirmed", location)
+    # Texts were asked for: a number that once replied STOP is then told how to resume.
+    assert re.fullmatch(r"/manage/[^/]+/confirmed\?texts=asked", location)
 
     appointment = db.session.scalar(select(Appointment))
     assert appointment.start_at == datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -316,15 +317,21 @@ def test_past_time_is_refused_with_a_message(client, clinic):
     assert counts() == (0, 0)
 
 
-def test_second_needling_session_within_a_week_is_refused(client, clinic):
+def test_second_needling_session_within_a_week_is_refused_without_details(client, clinic):
     make_booking(
         "microneedling",
         WED_10,
-        patient=patient_details(phone="+447911123456", date_of_birth=date(1985, 6, 30)),
+        patient=patient_details(
+            full_name="Sam Patel", phone="+447911123456", date_of_birth=date(1985, 6, 30)
+        ),
     )
     response = submit_details(client, details_url(start="2026-03-06T10:00:00+00:00"))
     assert response.status_code == 422
-    assert "at least 7 days between them" in text(response)
+    page = text(response)
+    # Whoever typed these details learns nothing of the other session: not its day, not why.
+    assert "We could not book this time for you; please call us on" in page
+    assert "7 days" not in page
+    assert not re.search(r"\b4 March|2026-03-04|10:00 on Wed", page)
     assert counts() == (1, 1)
 
 

@@ -112,23 +112,24 @@ def test_unknown_and_offline_services_are_not_found(db):
     assert desk.source == "desk"
 
 
-def test_same_mobile_and_birthday_is_the_same_patient(db):
+def test_same_mobile_birthday_and_name_is_the_same_patient_and_left_as_it_was(db):
     make_clinic()
     first = make_booking("consultation", TUESDAY_10)
     second = make_booking(
         "consultation",
         TUESDAY_10 + timedelta(days=1),
-        patient=patient_details(full_name="Alex J. Morgan", email=""),
+        patient=patient_details(full_name="  alex   MORGAN ", email="new@example.com"),
     )
     assert first.patient_id == second.patient_id
-    assert second.patient.full_name == "Alex J. Morgan"
-    assert second.patient.email == "alex@example.com"  # an empty email keeps the known one
+    assert second.patient.full_name == "Alex Morgan"  # a booking never renames a patient
+    assert second.patient.email == "alex@example.com"
     other = make_booking(
         "consultation",
         TUESDAY_10 + timedelta(days=2),
         patient=patient_details(date_of_birth=date(1990, 1, 1)),
     )
     assert other.patient_id != first.patient_id
+    assert other.patient.possible_duplicate_of_id is None
 
 
 def test_care_text_choice_is_recorded_with_time_and_source(db, clock):
@@ -145,6 +146,10 @@ def test_needling_sessions_need_seven_days_between_them(db):
     make_booking("microneedling", TUESDAY_10)
     with pytest.raises(ValidationFailed) as caught:
         make_booking("microneedling-prp", TUESDAY_10 + timedelta(days=6))
+    # Online the refusal says only to call: the details typed may not be the patient's own.
+    assert caught.value.errors["start"][0].startswith("We could not book this time for you")
+    with pytest.raises(ValidationFailed) as caught:
+        make_booking("microneedling-prp", TUESDAY_10 + timedelta(days=6), source="desk")
     assert "7 days" in caught.value.errors["start"][0]
     # A consultation does not needle, so it may fall on any day.
     make_booking("consultation", TUESDAY_10 + timedelta(days=1))

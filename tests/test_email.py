@@ -276,7 +276,7 @@ def test_the_online_form_asks_for_an_address_before_consent_to_email(app, clinic
         assert form.email_opt_in.errors == ["Please enter your email address, or untick this box."]
 
 
-def test_the_api_takes_an_optional_email_consent_and_keeps_it_when_left_out(clinic, client):
+def test_the_api_takes_an_optional_email_consent_that_a_later_booking_leaves_alone(clinic, client):
     def patient():
         db.session.expire_all()
         return db.session.scalar(select(Patient))
@@ -291,8 +291,9 @@ def test_the_api_takes_an_optional_email_consent_and_keeps_it_when_left_out(clin
 
     refused = answered(client, booking_body(start="2026-03-06T10:00:00+00:00", email_opt_in=False))
     assert client.post("/api/v1/bookings", json=refused).status_code == 201
-    assert patient().email_opt_in is False
-    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 2
+    # A booking never changes a known patient's choices: anyone may know their details.
+    assert patient().email_opt_in is True
+    assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 3
 
 
 def test_a_booking_held_for_a_check_is_told_so_and_emailed_again_once_approved(clinic, smtp):

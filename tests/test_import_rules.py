@@ -8,7 +8,7 @@ walking the tree, so a new module is covered without editing this file):
 
 - Rule modules hold pure domain rules over plain values and an explicit ``now``. A module is a
   rule module when its file is named rules.py, plan.py, slots.py, gate.py, lifecycle.py,
-  localtime.py, keywords.py, triage.py, triage_vocabulary.py, gsm.py, kinds.py, actors.py,
+  localtime.py, keywords.py, triage.py, triage_vocabulary.py, gsm.py, kinds.py, actors.py, names.py,
   hours.py or sheet.py. It imports neither Flask nor the database (flask, flask_*, sqlalchemy,
   clinic.extensions, clinic.database, any *.models), directly or through the clinic modules it
   imports.
@@ -49,6 +49,7 @@ RULE_MODULE_NAMES = frozenset(
         "actors",
         "hours",
         "sheet",
+        "names",
     }
 )
 DATABASE_MODULES = ("clinic.extensions", "clinic.database")

@@ -7,6 +7,7 @@ the patient are the services' decisions.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -133,6 +134,9 @@ class PatientDetailsForm(FlaskForm):
     )
     sms_opt_in = BooleanField("Yes, text me about my appointment and aftercare", default=False)
     email_opt_in = BooleanField("Yes, email me my booking and aftercare advice", default=False)
+    # One key per form shown: the same form sent twice (Back, then Book again) finds the visit
+    # the first send made instead of booking another.
+    submission_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
 
     # Set by details_form for the chosen service.
     question_keys: tuple[str, ...] = ()
@@ -200,6 +204,7 @@ class PatientDetailsForm(FlaskForm):
                 if question.answer is not None
             },
             consent=self._consent(ip_address, user_agent) if self.asks_consent else None,
+            submission_key=_submission_key(self.submission_key.data),
         )
 
     def _consent(self, ip_address: str, user_agent: str) -> ConsentInput:
@@ -235,6 +240,14 @@ class PatientDetailsForm(FlaskForm):
             else:
                 general.extend(messages)
         return general
+
+
+_SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _submission_key(raw: str | None) -> str | None:
+    raw = (raw or "").strip()
+    return raw if _SUBMISSION_KEY.fullmatch(raw) else None
 
 
 def details_form(intake: dict) -> PatientDetailsForm:

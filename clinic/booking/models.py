@@ -55,6 +55,8 @@ class Appointment(db.Model):
     rescreen_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), index=True)
     course_position: Mapped[int | None]
+    # The booking form's one-time key: a resend of the same form finds this visit again.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     patient: Mapped[Patient] = relationship()
     service: Mapped[Service] = relationship()

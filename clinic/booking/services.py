@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.actors import Actor, ActorKind
 from clinic.audit import services as audit
+from clinic.booking import identity
 from clinic.booking.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -89,6 +90,8 @@ class BookingRequest:
     screening: Mapping[str, object] | None = None
     # The signature given with the booking; required online for services that needle.
     consent: ConsentInput | None = None
+    # The booking form's one-time key: the same form sent again returns the visit it made.
+    submission_key: str | None = None
 
 
 def policy(source: str = BookingSource.ONLINE) -> BookingPolicy:
@@ -288,6 +291,9 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
     """
     by = by or default_actor(request.source)
     online = request.source == BookingSource.ONLINE
+    earlier = _submitted(request.submission_key)
+    if earlier is not None:
+        return earlier
     check_text_country(request.patient.phone, request.sms_opt_in)
     if online:
         check_bookings_per_number(request.patient.phone)
@@ -297,9 +303,14 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
     answers = dict(request.screening or {})
     screening = _screen(service, start, request, answers, location_id)
     with conflicts_mean_taken(), write_transaction("booking"):
+        earlier = _submitted(request.submission_key)  # under the lock: a resend racing the first
+        if earlier is not None:
+            return earlier
         patient = _find_or_create_patient(
             request.patient, request.sms_opt_in, request.source, request.email_opt_in
         )
+        if online:
+            _refuse_second_booking_that_day(patient, service, start)
         appointment = hold(
             service,
             start,
@@ -309,6 +320,7 @@ def book(request: BookingRequest, *, by: Actor | None = None) -> Appointment:
             by=by,
             held_for_review=screening is not None and screening.outcome is Outcome.REVIEW,
         )
+        appointment.submission_key = request.submission_key or None
         if screening is not None:
             screening_services.record(
                 patient, appointment, service, answers, screening, source=request.source
@@ -356,6 +368,48 @@ def check_bookings_per_number(phone: str) -> None:
             },
             message="Too many online bookings for this number today.",
         )
+
+
+def _submitted(key: str | None) -> Appointment | None:
+    if not key:
+        return None
+    return db.session.scalar(select(Appointment).where(Appointment.submission_key == key))
+
+
+def _refuse_second_booking_that_day(patient: Patient, service: Service, start: datetime) -> None:
+    """An online booking for a patient who already holds this service that local day is most
+    likely the same booking sent twice. The refusal names nothing of the other visit: whoever
+    typed these details may not be that patient."""
+    if patient.id is None:
+        return
+    tz = clinic_timezone()
+    day = local_day_bounds(start.astimezone(tz).date(), tz)
+    clash = db.session.scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.service_id == service.id,
+            Appointment.status.not_in(RELEASED_STATUSES),
+            Appointment.start_at >= day.start,
+            Appointment.start_at < day.end,
+        )
+        .limit(1)
+    )
+    if clash is not None:
+        raise ValidationFailed(
+            {"start": [DUPLICATE_BOOKING_MESSAGE]},
+            message=DUPLICATE_BOOKING_MESSAGE,
+        )
+
+
+DUPLICATE_BOOKING_MESSAGE = (
+    "There is already a booking for this service on that day. To see or change it, use the "
+    "link in your confirmation text or email."
+)
+
+
+def gap_refusal_message(phone: str) -> str:
+    return f"We could not book this time for you; please call us on {phone}."
 
 
 def record_signature(by: Actor, signature, appointment) -> None:
@@ -407,7 +461,15 @@ def hold(
     The lifecycle's "book" (or "hold", for answers a clinician must check) gives it its status
     and plans its texts; ``confirm=False`` skips the confirmation text (a course's later
     sessions, confirmed together with the first)."""
-    slot = _claim(service, start, practitioner_id, patient, None, source=source)
+    slot = _claim(
+        service,
+        start,
+        practitioner_id,
+        patient,
+        None,
+        source=source,
+        generic_refusal=source == BookingSource.ONLINE,
+    )
     now = utcnow()
     practitioner = db.session.get(Practitioner, slot.practitioner_id)
     appointment = Appointment(
@@ -612,8 +674,13 @@ def _claim(
     *,
     prefer: int | None = None,
     source: str = BookingSource.ONLINE,
+    generic_refusal: bool = False,
 ) -> Slot:
-    """Re-check inside the write lock that the slot is still free and return it."""
+    """Re-check inside the write lock that the slot is still free and return it.
+
+    ``generic_refusal``: the needling gap refuses without saying why, for a new online booking
+    whose details may not be the patient's own (the reason would tell a stranger that this
+    person has a session near that date)."""
     tz = clinic_timezone()
     day = start.astimezone(tz).date()
     free = [
@@ -634,6 +701,10 @@ def _claim(
         others = _needling_starts(patient, Interval(start, start), ignore_appointment_id)
         days = policy(source).needling_gap_days
         if not needling_gap_ok(start, others, tz, days):
+            if generic_refusal:
+                phone = db.session.get(Practitioner, free[0].practitioner_id).location.phone
+                message = gap_refusal_message(phone)
+                raise ValidationFailed({"start": [message]}, message=message)
             raise ValidationFailed(
                 {
                     "start": [
@@ -670,24 +741,4 @@ def _pick(free: Iterable[Slot], prefer: int | None) -> Slot:
 def _find_or_create_patient(
     details: PatientDetails, sms_opt_in: bool, source: str, email_opt_in: bool | None = None
 ) -> Patient:
-    # No accounts: the same mobile number and date of birth are the same person.
-    patient = db.session.scalar(
-        select(Patient).where(
-            Patient.phone == details.phone, Patient.date_of_birth == details.date_of_birth
-        )
-    )
-    now = utcnow()
-    if patient is None:
-        patient = Patient(phone=details.phone, date_of_birth=details.date_of_birth, created_at=now)
-        db.session.add(patient)
-    patient.full_name = details.full_name
-    if details.email:
-        patient.email = details.email
-    if patient.id is None or patient.sms_opt_in != sms_opt_in:
-        patient.sms_opt_in = sms_opt_in
-        patient.sms_opt_in_at = now
-        patient.sms_opt_in_source = source
-    if email_opt_in is not None and (patient.id is None or patient.email_opt_in != email_opt_in):
-        patient.email_opt_in = email_opt_in
-        patient.email_opt_in_at = now
-    return patient
+    return identity.find_or_create_patient(details, sms_opt_in, source, email_opt_in)

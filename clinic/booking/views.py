@@ -23,7 +23,7 @@ from flask import (
 )
 
 from clinic.audit.context import patient_actor
-from clinic.booking import services
+from clinic.booking import identity, services
 from clinic.booking.forms import CancelForm, RescheduleForm, details_form
 from clinic.booking.ics import appointment_ics, ics_filename
 from clinic.booking.models import AppointmentStatus
@@ -142,7 +142,9 @@ def details(slug: str):
         return page(409, taken=True, alternatives=[slot.start for slot in alternatives])
     except ValidationFailed as exc:
         return page(422, problems=form.add_service_errors(exc.errors))
-    return redirect(url_for(".confirmed", token=manage_token(appointment)), code=303)
+    # Whether texts were asked for: a number that said STOP is then told how to resume.
+    asked = {"texts": "asked"} if booking.sms_opt_in else {}
+    return redirect(url_for(".confirmed", token=manage_token(appointment), **asked), code=303)
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
@@ -174,6 +176,9 @@ def confirmed(token: str):
         appointment=appointment,
         token=token,
         manage_link=manage_url(appointment),
+        texts_held_back=identity.texts_held_back(
+            appointment.patient, asked=request.args.get("texts") == "asked"
+        ),
     )
 
 
@@ -202,6 +207,22 @@ def cancel(token: str):
     except ChangeNotAllowed as exc:
         return _manage_page(appointment, token, problem=exc.message, status=409)
     flash("Your visit has been cancelled. We hope to see you another time.", "success")
+    return redirect(url_for(".manage", token=token), code=303)
+
+
+@bp.post("/manage/<token>/texts")
+def texts(token: str):
+    """The patient's own text choice, from their private page (the CSRF token was checked)."""
+    appointment = appointment_from_token(token)
+    wanted = request.form.get("wanted") == "yes"
+    shown = identity.MANAGE_PAGE_TEXTS_WORDING if wanted else identity.MANAGE_PAGE_STOP_WORDING
+    going = identity.set_text_consent(
+        appointment.patient, wanted, by=patient_actor(), source="manage", wording=shown
+    )
+    if wanted and not going:
+        flash("Saved. This number asked us to stop texting it: text START to get texts.", "info")
+    else:
+        flash("Your text choice is saved.", "success")
     return redirect(url_for(".manage", token=token), code=303)
 
 
@@ -279,6 +300,9 @@ def _manage_page(appointment, token: str, *, problem=None, cancel_form=None, sta
         change_deadline=services.patient_change_deadline(appointment),
         cancel_form=cancel_form or CancelForm(formdata=None),
         problem=problem,
+        texts_held_back=identity.texts_held_back(appointment.patient),
+        texts_wording=identity.MANAGE_PAGE_TEXTS_WORDING,
+        stop_wording=identity.MANAGE_PAGE_STOP_WORDING,
     ), status
 
 

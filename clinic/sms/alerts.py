@@ -14,7 +14,7 @@ from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.localtime import day_bounds, local_date
-from clinic.sms import hours, outbox
+from clinic.sms import hours, outbox, suppression
 from clinic.sms.kinds import SAFETY_KINDS, Kind
 from clinic.sms.models import AlertLevel, OutboundText, StaffAlert, TextStatus
 from clinic.sms.senders import INVALID_NUMBER_CODES, OPTED_OUT_CODES, error_code
@@ -78,6 +78,7 @@ def after_failed_send(row, patient, code) -> None:
         patient.sms_opt_in = False
         patient.sms_opt_in_at = utcnow()
         patient.sms_opt_in_source = "carrier"
+        suppression.suppress(patient.phone, "carrier")
         outbox.stop_all_for_patient(patient.id, "opted out with the carrier")
         return
     if code in INVALID_NUMBER_CODES:

@@ -37,7 +37,13 @@ from clinic.sms.gsm import encoding_of
 from clinic.sms.hooks import VisitDetails
 from clinic.sms.inbound import apply_reports
 from clinic.sms.kinds import SAFETY_REPLY_KINDS, Kind
-from clinic.sms.models import MessageTemplate, OutboundText, StaffAlert, TextStatus
+from clinic.sms.models import (
+    MessageTemplate,
+    OutboundText,
+    SmsSuppression,
+    StaffAlert,
+    TextStatus,
+)
 from clinic.sms.plan import next_opening, within_quiet_hours
 from clinic.sms.senders import PermanentSendError, TransientSendError, get_sender
 from clinic.sms.wording import DEFAULTS, OPT_OUT_LINE, render
@@ -175,7 +181,7 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
                     expires_at=row.expires_at,
                     immediate=row.immediate,
                     attempts=row.attempts + 1,
-                    opted_in=to_staff or row.sms_opt_in,
+                    opted_in=to_staff or (row.sms_opt_in and row.suppressed_phone is None),
                     phone_unusable=not to_staff and row.phone_unusable,
                     first_text=not to_staff and row.first_text_at is None,
                     tz=_zone(visit.timezone if visit else clinic_tz),
@@ -210,6 +216,7 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
 _OT = OutboundText.__table__
 _PATIENT = Patient.__table__
 _ALERT = StaffAlert.__table__
+_SUPPRESSED = SmsSuppression.__table__
 
 
 def _number(row) -> str:
@@ -236,12 +243,14 @@ def _text_query():
         _PATIENT.c.sms_opt_in,
         _PATIENT.c.phone_unusable,
         _PATIENT.c.first_text_at,
+        _SUPPRESSED.c.phone.label("suppressed_phone"),
         _ALERT.c.level.label("alert_level"),
         _ALERT.c.created_at.label("alert_created_at"),
     ).select_from(
-        _OT.outerjoin(_PATIENT, _PATIENT.c.id == _OT.c.patient_id).outerjoin(
-            _ALERT, _ALERT.c.id == _OT.c.alert_id
-        )
+        _OT.outerjoin(_PATIENT, _PATIENT.c.id == _OT.c.patient_id)
+        .outerjoin(_ALERT, _ALERT.c.id == _OT.c.alert_id)
+        # A number on the suppression list (it said STOP) takes only the answers to that STOP.
+        .outerjoin(_SUPPRESSED, _SUPPRESSED.c.phone == _PATIENT.c.phone)
     )
 
 

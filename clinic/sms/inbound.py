@@ -18,7 +18,7 @@ from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.sms import alerts, hooks, outbox, senders
+from clinic.sms import alerts, hooks, outbox, senders, suppression
 from clinic.sms.kinds import Kind
 from clinic.sms.models import (
     STATUS_RANK,
@@ -95,6 +95,12 @@ def _receive(message_sid, from_number, to_number, body) -> InboundText:
     )
     db.session.add(inbound)
     db.session.flush()
+    # STOP and START are about the number, whoever it belongs to (or nobody we know).
+    if TEXTABLE_NUMBER.fullmatch(from_number):
+        if result.opt_out or intent is Intent.OPT_OUT:
+            suppression.suppress(from_number, "sms")
+        elif intent is Intent.OPT_IN:
+            suppression.lift(from_number)
     if result.symptoms:
         # First the alert and the safety reply; then, if asked, the opt-out.
         _answer_symptoms(result, inbound, patient)

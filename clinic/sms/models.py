@@ -201,3 +201,14 @@ class MessageTemplate(db.Model):
     body: Mapped[str] = mapped_column(Text)
     updated_at = mapped_column(UTCDateTime(), nullable=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+
+class SmsSuppression(db.Model):
+    """A number that asked for no texts (STOP). Only its own START text takes it off: no web
+    form, booking or desk toggle does, so nobody can opt someone else's phone back in."""
+
+    __tablename__ = "sms_suppression"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), default="sms")

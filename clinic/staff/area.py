@@ -39,6 +39,8 @@ def staff_area() -> Blueprint:
     """
     from clinic.adverse_events.views import bp as adverse_events_bp
     from clinic.audit.views import bp as audit_bp
+    from clinic.booking.staff_views import bp as duplicates_bp
+    from clinic.booking.staff_views import consent_bp as patient_texts_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.screening.views import bp as review_bp
     from clinic.sms.staff_views import bp as texts_bp
@@ -60,6 +62,8 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(courses_bp, url_prefix="/desk/courses")
     parent.register_blueprint(texts_bp, url_prefix="/desk/texts")
     parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
+    parent.register_blueprint(duplicates_bp, url_prefix="/desk/patients/duplicates")
+    parent.register_blueprint(patient_texts_bp, url_prefix="/desk/patients")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
