@@ -300,10 +300,15 @@ def test_default_cap_is_ten_per_number(twilio_app, fake_twilio, clock):
 
 def test_a_number_books_online_at_most_the_limit_per_day(app, clinic, clock):
     app.config["BOOKINGS_PER_NUMBER_PER_DAY"] = 2
-    for hour in (10, 11):
-        make_booking("consultation", WED_10.replace(hour=hour))
+    # Two people sharing the mobile book a visit each; a third booking that day is refused.
+    for hour, name in zip((10, 11), ("Alex Morgan", "Sam Morgan"), strict=True):
+        make_booking(
+            "consultation", WED_10.replace(hour=hour), patient=patient_details(full_name=name)
+        )
     with pytest.raises(ValidationFailed) as refused:
-        make_booking("consultation", WED_10.replace(hour=12))
+        make_booking(
+            "consultation", WED_10.replace(hour=12), patient=patient_details(full_name="Jo Morgan")
+        )
     (message,) = refused.value.errors["phone"]
     assert "more online bookings for this mobile number today" in message
     assert "Wednesday" not in message and "10:00" not in message
@@ -315,21 +320,29 @@ def test_a_number_books_online_at_most_the_limit_per_day(app, clinic, clock):
     make_booking("consultation", WED_10.replace(hour=14), source="desk")
     # The next local day starts afresh.
     clock.advance(days=1)
-    make_booking("consultation", WED_10.replace(hour=15))
+    make_booking("consultation", WED_10.replace(hour=15) + timedelta(days=1))
 
 
 def test_zero_switches_the_bookings_limit_off(app, clinic):
     app.config["BOOKINGS_PER_NUMBER_PER_DAY"] = 0
-    for hour in (10, 11, 12, 13):
-        make_booking("consultation", WED_10.replace(hour=hour))
+    # Four people sharing one mobile (a family); each books their own visit.
+    for hour, name in zip((10, 11, 12, 13), ("Alex", "Sam", "Jo", "Kim"), strict=True):
+        make_booking(
+            "consultation",
+            WED_10.replace(hour=hour),
+            patient=patient_details(full_name=f"{name} Morgan"),
+        )
     assert appointments() == 4
 
 
 def test_api_refuses_a_fourth_booking_for_a_number_on_the_phone_field(client, clinic):
-    for hour in (10, 11, 12):
+    # A family sharing one mobile: three bookings that day, then a fourth is refused.
+    for hour, name in zip((10, 11, 12), ("Alex", "Sam", "Jo"), strict=True):
         body = answered(client, booking_body(start=f"2026-03-04T{hour}:00:00+00:00"))
+        body["patient"]["full_name"] = f"{name} Morgan"
         assert client.post("/api/v1/bookings", json=body).status_code == 201
     body = answered(client, booking_body(start="2026-03-04T13:00:00+00:00"))
+    body["patient"]["full_name"] = "Kim Morgan"
     response = client.post("/api/v1/bookings", json=body)
     assert response.status_code == 422
     assert list(response.get_json()["fields"]) == ["patient.phone"]
