@@ -136,9 +136,23 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    warn_if_limits_per_worker(app)
     login_manager.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+
+
+def warn_if_limits_per_worker(app: Flask) -> None:
+    """Several workers with memory storage each count on their own: every limit multiplies."""
+    workers = os.environ.get("WEB_CONCURRENCY", "")
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    if storage.startswith("memory://") and workers.isdigit() and int(workers) > 1:
+        logging.getLogger(__name__).warning(
+            "rate limits are counted per worker (%s workers, memory storage), so each limit "
+            "is %s times looser: set REDIS_URL to share the counts",
+            workers,
+            workers,
+        )
 
 
 def register_blueprints(app: Flask) -> None:

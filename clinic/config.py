@@ -89,6 +89,20 @@ def smtp_url(raw: str | None) -> str:
     return value
 
 
+def ratelimit_storage(env: dict) -> str:
+    """Where rate-limit counters live: Redis (shared by every worker and machine) when
+    RATELIMIT_STORAGE_URI or REDIS_URL names it, else this process's memory."""
+    explicit = (env.get("RATELIMIT_STORAGE_URI") or "").strip()
+    if explicit:
+        return explicit
+    redis_url = (env.get("REDIS_URL") or "").strip()
+    if not redis_url:
+        return "memory://"
+    if urlsplit(redis_url).scheme not in ("redis", "rediss", "redis+unix"):
+        raise RuntimeError("setting REDIS_URL must start with redis://, rediss:// or redis+unix://")
+    return redis_url
+
+
 def from_environment(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
@@ -118,7 +132,7 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "EMAIL_FROM": env.get("EMAIL_FROM") or "",
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_storage(env),
         "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),
         "DESK_HORIZON_DAYS": _int(env, "DESK_HORIZON_DAYS", 365),
