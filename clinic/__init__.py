@@ -112,6 +112,9 @@ class _NoResultRows(logging.Filter):
 
 
 def register_logging_privacy() -> None:
+    from clinic.web import log_privacy
+
+    log_privacy.install()
     for name in ("sqlalchemy.engine", "sqlalchemy.engine.Engine"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoResultRows) for f in logger.filters):
