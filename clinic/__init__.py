@@ -36,7 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def load_settings(app: Flask, test_config: dict | None) -> None:
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the secret key and, by default, the database: its owner only.
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_mode & 0o777 != 0o700:
+        try:
+            instance.chmod(0o700)
+        except PermissionError:
+            logging.getLogger(__name__).warning("cannot make %s private (mode 0700)", instance)
     if test_config is None:
         from dotenv import load_dotenv
 
