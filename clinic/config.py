@@ -133,6 +133,9 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120/minute"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
         "RATELIMIT_STORAGE_URI": ratelimit_storage(env),
+        # Redis down: each worker counts in its own memory until it is back, rather than
+        # every limited page answering 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),
         "DESK_HORIZON_DAYS": _int(env, "DESK_HORIZON_DAYS", 365),

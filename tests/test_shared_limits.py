@@ -101,6 +101,44 @@ def test_a_redis_url_that_is_not_one_stops_the_start():
         from_environment("/tmp", {"REDIS_URL": "http://cache.internal:6379"})
 
 
+# In a process of its own: the limiter would stay in fallback mode for the tests that follow.
+REDIS_DOWN = """
+import json, sys
+from clinic import create_app
+
+app = create_app(json.loads(sys.argv[1]))
+client = app.test_client()
+print(json.dumps([client.get("/api/v1/openapi.json").status_code for _ in range(4)]))
+"""
+
+
+def test_a_redis_that_is_down_falls_back_to_counting_in_memory(tmp_path):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'down.sqlite'}",
+        "API_RATE_LIMIT": f"{BUDGET}/minute",
+    }
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN, json.dumps(settings)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    # Not a 500 on every limited route: the limit still holds, counted in the worker's memory.
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200] * BUDGET + [429]
+
+
+def test_the_fallback_is_on_by_default():
+    assert from_environment("/tmp", {})["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
+
+
 def limit_warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if "rate limits are counted per worker" in r.msg]
 
