@@ -36,7 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def load_settings(app: Flask, test_config: dict | None) -> None:
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the secret key and, by default, the database: its owner only.
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_mode & 0o777 != 0o700:
+        try:
+            instance.chmod(0o700)
+        except PermissionError:
+            logging.getLogger(__name__).warning("cannot make %s private (mode 0700)", instance)
     if test_config is None:
         from dotenv import load_dotenv
 
@@ -112,6 +119,9 @@ class _NoResultRows(logging.Filter):
 
 
 def register_logging_privacy() -> None:
+    from clinic.web import log_privacy
+
+    log_privacy.install()
     for name in ("sqlalchemy.engine", "sqlalchemy.engine.Engine"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoResultRows) for f in logger.filters):
@@ -136,9 +146,23 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    warn_if_limits_per_worker(app)
     login_manager.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+
+
+def warn_if_limits_per_worker(app: Flask) -> None:
+    """Several workers with memory storage each count on their own: every limit multiplies."""
+    workers = os.environ.get("WEB_CONCURRENCY", "")
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    if storage.startswith("memory://") and workers.isdigit() and int(workers) > 1:
+        logging.getLogger(__name__).warning(
+            "rate limits are counted per worker (%s workers, memory storage), so each limit "
+            "is %s times looser: set REDIS_URL to share the counts",
+            workers,
+            workers,
+        )
 
 
 def register_blueprints(app: Flask) -> None:

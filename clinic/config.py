@@ -102,6 +102,20 @@ def smtp_url(raw: str | None) -> str:
     return value
 
 
+def ratelimit_storage(env: dict) -> str:
+    """Where rate-limit counters live: Redis (shared by every worker and machine) when
+    RATELIMIT_STORAGE_URI or REDIS_URL names it, else this process's memory."""
+    explicit = (env.get("RATELIMIT_STORAGE_URI") or "").strip()
+    if explicit:
+        return explicit
+    redis_url = (env.get("REDIS_URL") or "").strip()
+    if not redis_url:
+        return "memory://"
+    if urlsplit(redis_url).scheme not in ("redis", "rediss", "redis+unix"):
+        raise RuntimeError("setting REDIS_URL must start with redis://, rediss:// or redis+unix://")
+    return redis_url
+
+
 def from_environment(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     public_base_url = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
@@ -134,7 +148,10 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         # A staff session ends this long after sign-in, or after this long without a request.
         "STAFF_SESSION_HOURS": _int(env, "STAFF_SESSION_HOURS", 12),
         "STAFF_IDLE_MINUTES": _int(env, "STAFF_IDLE_MINUTES", 60),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit_storage(env),
+        # Redis down: each worker counts in its own memory until it is back, rather than
+        # every limited page answering 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "BOOKING_MIN_NOTICE_MINUTES": _int(env, "BOOKING_MIN_NOTICE_MINUTES", 120),
         "BOOKING_HORIZON_DAYS": _int(env, "BOOKING_HORIZON_DAYS", 90),
         "DESK_HORIZON_DAYS": _int(env, "DESK_HORIZON_DAYS", 365),

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import zlib
+from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -29,6 +31,8 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
+        if engine.url.database not in (None, "", ":memory:"):
+            keep_private(Path(engine.url.database))
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -41,6 +45,23 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+PRIVATE_FILE = 0o600
+
+
+def keep_private(database: Path) -> None:
+    """The database holds health answers and password hashes: only its owner reads it.
+
+    Runs on every new connection, before its first statement: SQLite creates the -wal and -shm
+    files with the mode of the database file, and files left by an older install are mended.
+    """
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        try:
+            if path.stat().st_mode & 0o777 != PRIVATE_FILE:
+                os.chmod(path, PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
 
 
 @contextlib.contextmanager

@@ -52,6 +52,14 @@ class LinkExpired(DomainError):
     status = 410
 
 
+class LinkRevoked(DomainError):
+    """A link we signed whose visit has since been cancelled or completed: its key rotated."""
+
+    code = "revoked_token"
+    status = 410
+    title = "This link is closed"
+
+
 class ScreeningStopped(DomainError):
     """A BLOCK or DEFER answer: nothing is booked; the patient is asked to call."""
 

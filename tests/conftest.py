@@ -28,6 +28,7 @@ from tests.helpers import (
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = "/usr/bin/chromium"
 # Under pytest-xdist each worker is its own process with its own databases; the pid keeps two
 # runs on one machine apart too.
@@ -205,6 +206,30 @@ def pg_app(postgres_url, clock, tmp_path, app_config):
 def any_app(request):
     """The same test on SQLite and on PostgreSQL."""
     return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url():
+    """The URL of a running Redis (rate-limit counters shared between processes)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        missing_layer(f"Redis is not reachable at {REDIS_URL}: {exc.__class__.__name__}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_key_prefix():
+    """Keys of this test run only: parallel workers and other runs never share a counter."""
+    return f"clinic-test-{RUN_NAME}"
 
 
 # --- the browser ----------------------------------------------------------------------------

@@ -413,14 +413,17 @@ def test_patient_cancels_outside_the_window(client, clinic):
     db.session.refresh(appointment)
     assert appointment.status == AppointmentStatus.CANCELLED
     assert appointment.cancel_reason == "Away"
-    page = text(client.get(response.headers["Location"]))
-    assert "Your visit has been cancelled" in page
-    assert "Cancelled" in page
+    # The link closed with the visit: the patient is back on the booking page, and the link
+    # now says the visit is cancelled and where to call.
+    assert response.headers["Location"] == "/"
+    assert "Your visit has been cancelled" in text(client.get("/"))
+    response = client.get(f"/manage/{token}")
+    assert response.status_code == 410
+    page = text(response)
+    assert "This visit has been cancelled" in page and LOCATION_PHONE in page
     assert f"/manage/{token}/reschedule" not in page
     # The confirmation page no longer claims the visit is booked.
-    response = client.get(f"/manage/{token}/confirmed")
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/manage/{token}"
+    assert client.get(f"/manage/{token}/confirmed").status_code == 410
     # The time is free again for someone else.
     times = text(client.get("/book/microneedling/slots?day=2026-03-04"))
     assert "start=2026-03-04T10:00:00%2B00:00" in times

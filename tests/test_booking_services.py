@@ -12,6 +12,7 @@ from clinic.errors import (
     ChangeNotAllowed,
     LinkExpired,
     LinkInvalid,
+    LinkRevoked,
     NotFound,
     SlotUnavailable,
     ValidationFailed,
@@ -289,7 +290,7 @@ def test_replacing_the_manage_key_revokes_old_links(db):
     token = manage_token(appointment)
     appointment.manage_key = "0" * 32
     db.session.commit()
-    with pytest.raises(LinkInvalid):
+    with pytest.raises(LinkRevoked):
         appointment_from_token(token)
 
 

@@ -449,9 +449,12 @@ def test_declined_booking_asks_the_patient_to_call(client, clinic, practitioner)
     appointment, token = book_for_review(client)
     screening = screening_services.latest_for(appointment)
     screening_services.decline(screening.id, practitioner, "Needs a word about the anticoagulant")
-    page = words(client.get(f"/manage/{token}"))
-    assert "Cancelled" in page
-    assert f"Please call us on {LOCATION_PHONE} to talk about your booking." in page
+    # Declining cancels the visit, which closes its link: it answers 410 and asks for a call.
+    response = client.get(f"/manage/{token}")
+    assert response.status_code == 410
+    page = words(response)
+    assert "This visit has been cancelled" in page
+    assert f"please call us on {LOCATION_PHONE}" in page
     # The clinician's note is for the clinic, not the patient's page.
     assert "anticoagulant" not in page
     assert "Book another visit" not in page
@@ -461,10 +464,13 @@ def test_patient_cancelled_booking_does_not_ask_for_a_call(client, clinic):
     appointment, token = book_for_review(client)
     page = text(client.get(f"/manage/{token}"))
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    assert client.post(f"/manage/{token}/cancel", data={"csrf_token": csrf}).status_code == 303
-    page = words(client.get(f"/manage/{token}"))
+    response = client.post(f"/manage/{token}/cancel", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    # Back to the booking page, to book another time.
+    assert response.headers["Location"] == "/"
+    page = words(client.get("/"))
+    assert "Your visit has been cancelled" in page
     assert "to talk about your booking" not in page
-    assert "Book another visit" in page
 
 
 def test_stopped_page_needs_no_inline_script_or_style(client, clinic):

@@ -450,7 +450,11 @@ RESPONSES: dict = {
         schema_name="ChangeNotAllowedError",
     ),
     "InvalidToken": _error("invalid_token", "The token is not valid."),
-    "ExpiredToken": _error("expired_token", "The token has expired."),
+    "ExpiredToken": _error(
+        "expired_token",
+        "The token has expired (`expired_token`), or its visit was cancelled or completed, "
+        "which closes every link to it (`revoked_token`, with `visit_status` and `phone`).",
+    ),
     "PayloadTooLarge": _error("payload_too_large", "The body is larger than the server accepts."),
     "UnsupportedMediaType": _error(
         "unsupported_media_type", "The body must be sent as application/json."
@@ -600,7 +604,8 @@ PATHS: dict = {
         "delete": {
             "operationId": "cancelBooking",
             "summary": "Cancel a booking",
-            "description": "Cancelling a cancelled booking answers 200 again.",
+            "description": "Cancelling closes the booking's link: a repeat answers 410 "
+            "`revoked_token` with `visit_status` `cancelled`.",
             "responses": {
                 "200": _booking_response("The cancelled booking."),
                 "404": _ref("responses", "InvalidToken"),

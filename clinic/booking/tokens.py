@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -10,10 +11,13 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from clinic.booking.models import Appointment
 from clinic.clock import utcnow
-from clinic.errors import LinkExpired, LinkInvalid
+from clinic.errors import LinkExpired, LinkInvalid, LinkRevoked
 from clinic.extensions import db
 
 MAX_TOKEN_LENGTH = 200
+# Ids are 32-bit integers on PostgreSQL (and SQLite's rowids fit them here): a signed id beyond
+# that range names no visit, and PostgreSQL would refuse the query with an error, not a miss.
+MAX_ID = 2**31 - 1
 
 
 class _ClockSigner(TimestampSigner):
@@ -56,10 +60,31 @@ def appointment_from_token(token: str) -> Appointment:
         ) from exc
     except BadSignature as exc:
         raise invalid from exc
-    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
+    if not (isinstance(payload, list) and len(payload) == 2):
         raise invalid
     appointment_id, key = payload
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or not hmac.compare_digest(str(key), appointment.manage_key):
+    if type(appointment_id) is not int or not 0 < appointment_id <= MAX_ID:
         raise invalid
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise invalid
+    if not hmac.compare_digest(str(key), appointment.manage_key):
+        # We signed this link, so its key was this visit's once: the key rotated when the
+        # visit was cancelled or completed (clinic.visits.subscribers.close_manage_link).
+        raise _closed(appointment)
     return appointment
+
+
+def rotate_manage_key(appointment: Appointment) -> None:
+    """Every link sent for this visit so far stops opening it (texts, emails, logs)."""
+    appointment.manage_key = secrets.token_hex(16)
+
+
+def _closed(appointment: Appointment) -> LinkRevoked:
+    phone = appointment.practitioner.location.phone or current_app.config["CLINIC_PHONE"]
+    ended = "has taken place" if appointment.status == "completed" else "has been cancelled"
+    return LinkRevoked(
+        f"This visit {ended}, so its link no longer opens it. "
+        f"If you have a question about it, please call us on {phone}.",
+        details={"visit_status": str(appointment.status), "phone": phone},
+    )

@@ -207,7 +207,9 @@ def cancel(token: str):
     except ChangeNotAllowed as exc:
         return _manage_page(appointment, token, problem=exc.message, status=409)
     flash("Your visit has been cancelled. We hope to see you another time.", "success")
-    return redirect(url_for(".manage", token=token), code=303)
+    # Cancelling closed this link (clinic.visits.subscribers.close_manage_link): back to the
+    # booking page, which is where the patient would go next.
+    return redirect(url_for(".start"), code=303)
 
 
 @bp.post("/manage/<token>/texts")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import has_app_context
 
 from clinic.audit import services as audit
+from clinic.booking.tokens import rotate_manage_key
 from clinic.extensions import db
 from clinic.sms import alerts, outbox
 from clinic.sms.kinds import Kind
@@ -104,11 +105,23 @@ def record_in_audit_log(change: Change) -> None:
     )
 
 
+# A cancelled or completed visit can never go ahead again: its private link has done its work.
+CLOSES_LINK = frozenset({Event.CANCEL, Event.DECLINE, Event.COMPLETE})
+
+
+def close_manage_link(change: Change) -> None:
+    """Links already sent (texts, emails, a forwarded message, a log line) stop opening the
+    visit; they answer 410 with the clinic's number. Links in texts sent later are built from
+    the new key when they are sent."""
+    if change.event in CLOSES_LINK:
+        rotate_manage_key(change.visit)
+
+
 def _plain(pair: tuple) -> tuple:
     return tuple(value.value if isinstance(value, State) else value for value in pair)
 
 
-RECEIVERS = (plan_texts, plan_emails, forget_free_times, record_in_audit_log)
+RECEIVERS = (plan_texts, plan_emails, forget_free_times, record_in_audit_log, close_manage_link)
 
 
 def _in_the_app(change: Change) -> None:

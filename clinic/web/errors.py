@@ -66,11 +66,13 @@ def _csrf_error(exc: CSRFError):
 def _domain_error(exc: DomainError):
     if wants_json():
         return json_error(exc.status, exc.code, exc.message, **exc.details)
-    return error_page(exc.status, "Sorry", exc.message)
+    return error_page(exc.status, getattr(exc, "title", "Sorry"), exc.message)
 
 
 def _unexpected(exc: Exception):
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    # The route's pattern, not the path: a path can carry a patient's private link.
+    route = request.url_rule.rule if request.url_rule else "(no route)"
+    log.exception("unhandled error on %s %s", request.method, route)
     return _http_error(InternalServerError())
 
 
