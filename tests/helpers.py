@@ -7,8 +7,11 @@ import contextlib
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -194,3 +197,35 @@ def answered(client, body: dict, **answers: bool) -> dict:
             },
         )
     return complete
+
+
+# --- a real dispatcher process, for the crash tests -------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_dispatch_process(env: dict, tmp_path, name: str) -> subprocess.Popen:
+    """`flask --app wsgi dispatch` in its own process, its output kept in tmp_path/<name>.out."""
+    out = (tmp_path / f"{name}.out").open("w")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "dispatch"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        out.close()
+
+
+def finish_dispatch_process(process: subprocess.Popen, tmp_path, name: str, timeout: float) -> str:
+    """Wait for a dispatcher that was left to run to its end; it must have exited cleanly."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    output = (tmp_path / f"{name}.out").read_text()
+    assert process.returncode == 0, output
+    return output

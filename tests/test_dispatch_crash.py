@@ -11,11 +11,9 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -25,8 +23,8 @@ from clinic.patients.models import Patient
 from clinic.sms.kinds import Kind
 from clinic.sms.models import OutboundText, TextStatus
 from tests.fake_twilio import FakeTwilio
+from tests.helpers import finish_dispatch_process, start_dispatch_process
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 60  # seconds a dispatcher may take to finish, far above what it needs
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -95,28 +93,11 @@ def dispatcher(app, fake, tmp_path, name: str, **settings) -> subprocess.Popen:
         "SMS_BATCH_SIZE": "10",
         **settings,
     }
-    out = (tmp_path / f"{name}.out").open("w")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "dispatch"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        out.close()
+    return start_dispatch_process(env, tmp_path, name)
 
 
 def finish(process: subprocess.Popen, tmp_path, name: str) -> str:
-    try:
-        process.wait(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    output = (tmp_path / f"{name}.out").read_text()
-    assert process.returncode == 0, output
-    return output
+    return finish_dispatch_process(process, tmp_path, name, RUN_TIMEOUT)
 
 
 def run_to_end(app, fake, tmp_path, name: str) -> str:

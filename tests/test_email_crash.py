@@ -11,11 +11,9 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,9 +22,9 @@ from clinic.extensions import db
 from clinic.mail import outbox as mail_outbox
 from clinic.mail.models import EmailStatus, OutboundEmail
 from clinic.patients.models import Patient
+from tests.helpers import finish_dispatch_process, start_dispatch_process
 from tests.smtp_server import SmtpServer
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 60
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -91,28 +89,11 @@ def dispatcher(app, smtp, tmp_path, name: str) -> subprocess.Popen:
         "SMS_CLAIM_LEASE_SECONDS": "0",
         "SMS_BATCH_SIZE": "10",
     }
-    out = (tmp_path / f"{name}.out").open("w")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "dispatch"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        out.close()
+    return start_dispatch_process(env, tmp_path, name)
 
 
 def finish(process: subprocess.Popen, tmp_path, name: str) -> str:
-    try:
-        process.wait(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    output = (tmp_path / f"{name}.out").read_text()
-    assert process.returncode == 0, output
-    return output
+    return finish_dispatch_process(process, tmp_path, name, RUN_TIMEOUT)
 
 
 def wait_for_more(smtp, process, at_least: int) -> bool:
