@@ -66,29 +66,23 @@ def apply(
 def check(visit, event: Event, by: Actor) -> None:
     """Refuse early, before any other work, what ``apply`` would refuse now."""
     try:
-        _decide(visit, event, by.kind)
+        lifecycle.decide(visit.status, event, by.kind, **_timing(visit))
     except TransitionRefused as exc:
         raise refused(exc) from exc
 
 
 def permitted(visit, event: Event, kind: ActorKind) -> bool:
     """Whether a button for this event makes sense now (pages ask; services still decide)."""
-    try:
-        _decide(visit, event, kind)
-    except TransitionRefused:
-        return False
-    return True
+    return lifecycle.permits(visit.status, event, kind, **_timing(visit))
 
 
-def _decide(visit, event: Event, kind: ActorKind):
-    return lifecycle.decide(
-        visit.status,
-        event,
-        kind,
-        now=utcnow(),
-        start=visit.start_at,
-        tz=visit.timezone,
-        needles=bool(visit.needles),
-        change_window=change_window(),
-        previous=visit.undo_status,
-    )
+def _timing(visit) -> dict:
+    """What the lifecycle's time rules judge a visit by, now."""
+    return {
+        "now": utcnow(),
+        "start": visit.start_at,
+        "tz": visit.timezone,
+        "needles": bool(visit.needles),
+        "change_window": change_window(),
+        "previous": visit.undo_status,
+    }

@@ -160,20 +160,6 @@ OPEN = frozenset({*UPCOMING, State.CHECKED_IN})
 # Undo returns here when a visit holds no record of where it was.
 UNDO_FALLBACK = State.BOOKED
 
-EVENT_WORDS = {
-    Event.BOOK: "booked",
-    Event.HOLD: "held for review",
-    Event.APPROVE: "approved",
-    Event.DECLINE: "declined",
-    Event.CONFIRM: "confirmed",
-    Event.MOVE: "moved",
-    Event.CANCEL: "cancelled",
-    Event.CHECK_IN: "checked in",
-    Event.UNDO_CHECK_IN: "un-checked in",
-    Event.COMPLETE: "completed",
-    Event.NO_SHOW: "marked as a no-show",
-    Event.UNDO_NO_SHOW: "restored after a no-show",
-}
 STATE_WORDS = {
     State.NEEDS_REVIEW: "held for a clinician's review",
     State.BOOKED: "booked",

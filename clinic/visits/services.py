@@ -189,8 +189,9 @@ def complete(appointment_id: int, record: SessionInput, staff, *, by: Actor | No
         raise VisitBlocked(reasons)
     with write_transaction("booking"):
         db.session.refresh(appointment)
-        if blocked_reasons(appointment):
-            raise VisitBlocked(blocked_reasons(appointment))
+        reasons = blocked_reasons(appointment)  # again under the lock
+        if reasons:
+            raise VisitBlocked(reasons)
         now = utcnow()
         session_record = SessionRecord(
             appointment_id=appointment.id,
