@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
 
 from clinic.booking.services import BookingRequest, PatientDetails, book, service_by_slug
 from clinic.catalog.defaults import STANDARD_SERVICES
@@ -13,6 +15,7 @@ from clinic.consent.services import ConsentInput
 from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.visits import services as visits
 
 
 @dataclass
@@ -105,3 +108,14 @@ def make_booking(service_slug: str, start: datetime, **overrides):
     return book(
         BookingRequest(service_slug=service_slug, start=start, patient=patient, **overrides)
     )
+
+
+def checked_in_and_started(slug: str, start: datetime):
+    """A visit booked online, checked in on its day, and its session since begun (the app's
+    clock moves there): ready to be recorded."""
+    appointment = make_booking(slug, start)
+    clock = current_app.extensions["clock"]
+    clock.set(start - timedelta(minutes=10))
+    visits.check_in(appointment.id, changes_since_last_visit=False)
+    clock.set(start + timedelta(minutes=45))
+    return appointment

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask import current_app
 from sqlalchemy import select
 
 from clinic.audit.models import AuditEvent
 from clinic.config import emergency_number, from_environment
 from clinic.extensions import db
-from clinic.visits import services as visits
 from clinic.visits.models import SessionRecord
-from tests.factories import make_booking, make_clinic
+from tests.factories import checked_in_and_started, make_booking, make_clinic
 from tests.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +36,7 @@ def practitioner(app, signed_in):
 
 
 def checked_in(slug="microneedling"):
-    appointment = make_booking(slug, TUESDAY_10)
-    clock = current_app.extensions["clock"]
-    clock.set(TUESDAY_10 - timedelta(minutes=10))
-    visits.check_in(appointment.id, changes_since_last_visit=False)
-    clock.set(TUESDAY_10 + timedelta(minutes=45))
-    return appointment
+    return checked_in_and_started(slug, TUESDAY_10)
 
 
 def words(response) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from clinic.audit.models import AuditEvent
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.extensions import db
+from tests.browser_steps import book_held_microneedling
 from tests.factories import make_clinic
 from tests.helpers import make_staff
 
@@ -59,19 +60,7 @@ def test_a_held_visit_goes_from_booking_to_a_recorded_session_with_its_trail(
     page, browser, live_server, clock
 ):
     # The patient books online and says yes to taking a blood thinner.
-    page.goto(live_server + "/")
-    page.get_by_role("link", name="Choose a day for Scalp microneedling").click()
-    page.get_by_role("link", name=re.compile(r"^Tuesday 3 March")).click()
-    page.get_by_role("link", name="10:00 on Tuesday 3 March 2026").click()
-    page.get_by_label("Full name", exact=True).fill("Sam Patel")
-    page.get_by_label("Mobile number").fill("07911 123456")
-    page.get_by_label("Date of birth").fill("30/06/1985")
-    for answer in page.locator('input[type="radio"][value="no"]').all():
-        answer.check()
-    page.locator('input[type="radio"][name$="anticoagulant"][value="yes"]').check()
-    page.get_by_label("Type your full name to sign").fill("Sam Patel")
-    page.get_by_label(re.compile(r"agree to the consent form")).check()
-    page.get_by_role("button", name="Book this visit").click()
+    book_held_microneedling(page, live_server)
     expect(page.get_by_role("heading", name=re.compile("held", re.I))).to_be_visible()
     assert the_visit().status == AppointmentStatus.NEEDS_REVIEW
 

@@ -13,6 +13,7 @@ from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.models import ReviewStatus, Screening
+from tests.browser_steps import book_held_microneedling
 from tests.factories import make_clinic
 from tests.helpers import PASSWORD, make_staff
 
@@ -47,19 +48,7 @@ def test_a_held_booking_is_approved_by_a_practitioner_and_shows_confirmed(
     page.on("console", lambda message: message.type == "error" and console_errors.append(message))
 
     # The patient books online and says yes to taking a blood thinner.
-    page.goto(live_server + "/")
-    page.get_by_role("link", name="Choose a day for Scalp microneedling").click()
-    page.get_by_role("link", name=re.compile(r"^Tuesday 3 March")).click()
-    page.get_by_role("link", name="10:00 on Tuesday 3 March 2026").click()
-    page.get_by_label("Full name", exact=True).fill("Sam Patel")
-    page.get_by_label("Mobile number").fill("07911 123456")
-    page.get_by_label("Date of birth").fill("30/06/1985")
-    for answer in page.locator('input[type="radio"][value="no"]').all():
-        answer.check()
-    page.locator('input[type="radio"][name$="anticoagulant"][value="yes"]').check()
-    page.get_by_label("Type your full name to sign").fill("Sam Patel")
-    page.get_by_label(re.compile(r"agree to the consent form")).check()
-    page.get_by_role("button", name="Book this visit").click()
+    book_held_microneedling(page, live_server)
 
     manage_link = page.locator(".manage-link a").inner_text()
     assert manage_link.startswith(live_server + "/manage/")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from flask import current_app
 from sqlalchemy import select
 
 from clinic.booking.models import AppointmentStatus
 from clinic.extensions import db
-from clinic.visits import services as visits
 from clinic.visits.models import SessionRecord
-from tests.factories import make_booking, make_clinic
+from tests.factories import checked_in_and_started, make_booking, make_clinic
 from tests.helpers import csrf_token, make_staff, sign_in
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -37,13 +35,7 @@ def practitioner(app, signed_in):
 
 
 def checked_in(slug="microneedling"):
-    """Checked in on the day, and the session since begun: it can be recorded now."""
-    appointment = make_booking(slug, TUESDAY_10)
-    clock = current_app.extensions["clock"]
-    clock.set(TUESDAY_10 - timedelta(minutes=10))
-    visits.check_in(appointment.id, changes_since_last_visit=False)
-    clock.set(TUESDAY_10 + timedelta(minutes=45))
-    return appointment
+    return checked_in_and_started(slug, TUESDAY_10)
 
 
 def text(response) -> str:
