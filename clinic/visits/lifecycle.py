@@ -417,7 +417,7 @@ def transition(
         if event in _CALENDAR_EVENTS and before is not None and shown:
             put("ics_sequence", (getattr(visit, "ics_sequence", 0) or 0) + 1)
         if before is None:
-            put("ics_sequence", 0)
+            visit.ics_sequence = 0  # a new visit's first calendar file: nothing changed yet
         visit.updated_at = now
     finally:
         _assigning.reset(token)
