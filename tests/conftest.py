@@ -7,7 +7,10 @@ it fails.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import sys
 import threading
 
 import pytest
@@ -230,6 +233,24 @@ def redis_url():
 def redis_key_prefix():
     """Keys of this test run only: parallel workers and other runs never share a counter."""
     return f"clinic-test-{RUN_NAME}"
+
+
+# --- the API client generator -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def openapi_generator():
+    """The command that runs openapi-python-client (requirements-dev.txt), and the PATH it
+    needs: it formats the client it writes with the ruff beside it."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    if importlib.util.find_spec("openapi_python_client") is None:
+        missing_layer(
+            "openapi-python-client is not installed (pip install -r requirements-dev.txt)"
+        )
+    if shutil.which("ruff", path=path) is None:
+        missing_layer("ruff is not installed (pip install -r requirements-dev.txt)")
+    return [sys.executable, "-m", "openapi_python_client"], path
 
 
 # --- the browser ----------------------------------------------------------------------------

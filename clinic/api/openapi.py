@@ -12,6 +12,7 @@ from clinic.api import schemas
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.services import MAX_WINDOW_DAYS
 from clinic.screening.questions import UNDER_AGE
+from clinic.visits.lifecycle import Refusal
 
 VERSION = "1.0.0"
 
@@ -28,10 +29,57 @@ def _json(schema_name: str, description: str, **extra) -> dict:
     }
 
 
-def _error(code: str, description: str, schema_name: str = "Error") -> dict:
+def _error_schema(
+    code: str,
+    properties: dict | None = None,
+    *,
+    required: list[str] | None = None,
+    message: str = "For people; may change.",
+) -> dict:
+    """The body of one error code: ``error`` is that code, so a generated client gets a class
+    per code (a standalone object: code generators cannot narrow an inherited string to a
+    constant through ``allOf``)."""
+    return {
+        "type": "object",
+        "required": ["error", "message", *(required or [])],
+        "properties": {
+            "error": {"type": "string", "const": code, "description": "Stable code to match on."},
+            "message": {"type": "string", "description": message},
+            **(properties or {}),
+        },
+    }
+
+
+def _error(code: str, description: str, schema_name: str) -> dict:
     response = _json(schema_name, description)
     response["content"]["application/json"]["example"] = {"error": code, "message": "..."}
     return response
+
+
+def _either_error(description: str, examples: dict[str, dict]) -> dict:
+    """A response that is one of several error codes, told apart by ``error``; ``examples``
+    maps each code to its schema's name and an example body."""
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [_ref("schemas", name) for name, _ in examples.values()],
+                    "discriminator": {
+                        "propertyName": "error",
+                        "mapping": {
+                            code: f"#/components/schemas/{name}"
+                            for code, (name, _) in examples.items()
+                        },
+                    },
+                },
+                "examples": {
+                    code: {"value": {"error": code, "message": "...", **body}}
+                    for code, (_, body) in examples.items()
+                },
+            }
+        },
+    }
 
 
 _LOCAL_TIME = (
@@ -304,163 +352,147 @@ SCHEMAS: dict = {
     },
     "Error": {
         "type": "object",
+        "description": "What every error answer has in common; each answer of an operation "
+        "below has a schema of its own that fixes `error` to its code.",
         "required": ["error", "message"],
         "properties": {
             "error": {"type": "string", "description": "Stable code to match on."},
             "message": {"type": "string", "description": "For people; may change."},
-            "fields": _ref("schemas", "FieldErrors"),
         },
     },
-    "ValidationError": {
-        "allOf": [
-            _ref("schemas", "Error"),
-            {
-                "type": "object",
-                "required": ["fields"],
-                "properties": {"error": {"const": "validation_failed"}},
+    "BadRequestError": _error_schema(
+        "bad_request",
+        {"fields": {**_ref("schemas", "FieldErrors"), "description": "Bad query parameters."}},
+    ),
+    "NotFoundError": _error_schema("not_found"),
+    "ValidationError": _error_schema(
+        "validation_failed", {"fields": _ref("schemas", "FieldErrors")}, required=["fields"]
+    ),
+    "SlotUnavailableError": _error_schema(
+        "slot_unavailable",
+        {
+            "alternatives": {
+                "type": "array",
+                "description": "Free times near the one asked for.",
+                "items": _ref("schemas", "Slot"),
+            }
+        },
+        required=["alternatives"],
+    ),
+    "ScreeningBlockedError": _error_schema(
+        "screening_blocked",
+        {
+            "keys": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The question keys that stopped the booking; "
+                f'"{UNDER_AGE}" when the patient is too young on the day of the visit.',
             },
-        ]
-    },
-    "SlotUnavailableError": {
-        "allOf": [
-            _ref("schemas", "Error"),
-            {
-                "type": "object",
-                "required": ["alternatives"],
-                "properties": {
-                    "error": {"const": "slot_unavailable"},
-                    "alternatives": {
-                        "type": "array",
-                        "description": "Free times near the one asked for.",
-                        "items": _ref("schemas", "Slot"),
-                    },
-                },
+            "outcome": {
+                "type": "string",
+                "enum": ["block", "defer"],
+                "description": "block: the patient should call before booking; defer: the "
+                "patient may book again once the condition has cleared.",
             },
-        ]
-    },
-    "ScreeningBlockedError": {
-        "allOf": [
-            _ref("schemas", "Error"),
-            {
-                "type": "object",
-                "required": ["keys", "outcome", "phone"],
-                "properties": {
-                    "error": {"const": "screening_blocked"},
-                    "message": {
-                        "description": "A kind, plain explanation for the patient, with the "
-                        "clinic's phone number; show it as it is."
-                    },
-                    "keys": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                        "description": "The question keys that stopped the booking; "
-                        f'"{UNDER_AGE}" when the patient is too young on the day of the visit.',
-                    },
-                    "outcome": {
-                        "type": "string",
-                        "enum": ["block", "defer"],
-                        "description": "block: the patient should call before booking; defer: "
-                        "the patient may book again once the condition has cleared.",
-                    },
-                    "phone": {"type": "string", "description": "The clinic's phone number."},
-                },
+            "phone": {"type": "string", "description": "The clinic's phone number."},
+        },
+        required=["keys", "outcome", "phone"],
+        message="A kind, plain explanation for the patient, with the clinic's phone number; "
+        "show it as it is.",
+    ),
+    "ChangeNotAllowedError": _error_schema(
+        "change_not_allowed",
+        {
+            "phone": {
+                "type": "string",
+                "description": "The clinic's phone number; sent when the visit is too close "
+                "to change online.",
             },
-        ]
-    },
-    "ChangeNotAllowedError": {
-        "allOf": [
-            _ref("schemas", "Error"),
-            {
-                "type": "object",
-                "properties": {
-                    "error": {"const": "change_not_allowed"},
-                    "phone": {"type": "string", "description": "The clinic's phone number."},
-                    "refusal": {
-                        "enum": [
-                            "wrong_state",
-                            "actor_not_permitted",
-                            "too_early",
-                            "too_late",
-                            "not_visit_day",
-                        ],
-                        "description": "Why the visit lifecycle refused the change.",
-                    },
-                    "event": {"type": "string", "description": "The change asked for."},
-                    "visit_status": {"type": "string", "description": "The visit's status."},
-                },
+            "refusal": {
+                "type": "string",
+                "enum": [refusal.value for refusal in Refusal],
+                "description": "Why the visit lifecycle refused the change; sent with `event` "
+                "and `visit_status` when the lifecycle refused it.",
             },
-        ]
-    },
+            "event": {"type": "string", "description": "The change asked for."},
+            "visit_status": {"type": "string", "description": "The visit's status."},
+        },
+    ),
+    "InvalidTokenError": _error_schema("invalid_token"),
+    "ExpiredTokenError": _error_schema("expired_token"),
+    "RevokedTokenError": _error_schema(
+        "revoked_token",
+        {
+            "visit_status": {
+                "type": "string",
+                "description": "The visit's status: `cancelled` or `completed`.",
+            },
+            "phone": {"type": "string", "description": "The clinic's phone number."},
+        },
+        required=["visit_status", "phone"],
+    ),
+    "PayloadTooLargeError": _error_schema("payload_too_large"),
+    "UnsupportedMediaTypeError": _error_schema("unsupported_media_type"),
+    "RateLimitedError": _error_schema("rate_limited"),
 }
 
 RESPONSES: dict = {
     "BadRequest": _error(
-        "bad_request", "The request is malformed; `fields` names bad query parameters."
+        "bad_request",
+        "The request is malformed; `fields` names bad query parameters.",
+        "BadRequestError",
     ),
-    "NotFound": _error("not_found", "No such service, or no such practitioner for it."),
-    "BookingRefused": {
-        "description": "Some fields need fixing (`validation_failed`, including unanswered "
-        "questions as `screening.<key>` and consent problems as `consent` or `consent.<field>`), "
-        "or the answers mean the visit cannot be booked online (`screening_blocked`). Nothing "
-        "is booked or kept in either case.",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        _ref("schemas", "ValidationError"),
-                        _ref("schemas", "ScreeningBlockedError"),
-                    ],
-                    "discriminator": {
-                        "propertyName": "error",
-                        "mapping": {
-                            "validation_failed": "#/components/schemas/ValidationError",
-                            "screening_blocked": "#/components/schemas/ScreeningBlockedError",
-                        },
-                    },
-                },
-                "examples": {
-                    "validation_failed": {
-                        "value": {
-                            "error": "validation_failed",
-                            "message": "...",
-                            "fields": {"consent.agree": ["..."]},
-                        }
-                    },
-                    "screening_blocked": {
-                        "value": {
-                            "error": "screening_blocked",
-                            "message": "...",
-                            "keys": ["pregnancy"],
-                            "outcome": "block",
-                            "phone": "+44 20 7946 0000",
-                        }
-                    },
-                },
-            }
+    "NotFound": _error(
+        "not_found", "No such service, or no such practitioner for it.", "NotFoundError"
+    ),
+    "BookingRefused": _either_error(
+        "Some fields need fixing (`validation_failed`, including unanswered questions as "
+        "`screening.<key>` and consent problems as `consent` or `consent.<field>`), or the "
+        "answers mean the visit cannot be booked online (`screening_blocked`). Nothing is "
+        "booked or kept in either case.",
+        {
+            "validation_failed": ("ValidationError", {"fields": {"consent.agree": ["..."]}}),
+            "screening_blocked": (
+                "ScreeningBlockedError",
+                {"keys": ["pregnancy"], "outcome": "block", "phone": "+44 20 7946 0000"},
+            ),
         },
-    },
+    ),
     "SlotUnavailable": _error(
         "slot_unavailable",
         "The time is no longer free; `alternatives` lists nearby free times.",
-        schema_name="SlotUnavailableError",
+        "SlotUnavailableError",
     ),
     "ChangeNotAllowed": _error(
         "change_not_allowed",
-        "Too close to the visit to change it online; `phone` is the number to call.",
-        schema_name="ChangeNotAllowedError",
+        "Too close to the visit to change it online (`phone` is the number to call), or the "
+        "visit's status does not allow it (`refusal`, `event`, `visit_status`).",
+        "ChangeNotAllowedError",
     ),
-    "InvalidToken": _error("invalid_token", "The token is not valid."),
-    "ExpiredToken": _error(
-        "expired_token",
+    "InvalidToken": _error("invalid_token", "The token is not valid.", "InvalidTokenError"),
+    "ExpiredToken": _either_error(
         "The token has expired (`expired_token`), or its visit was cancelled or completed, "
         "which closes every link to it (`revoked_token`, with `visit_status` and `phone`).",
+        {
+            "expired_token": ("ExpiredTokenError", {}),
+            "revoked_token": (
+                "RevokedTokenError",
+                {"visit_status": "cancelled", "phone": "+44 20 7946 0000"},
+            ),
+        },
     ),
-    "PayloadTooLarge": _error("payload_too_large", "The body is larger than the server accepts."),
+    "PayloadTooLarge": _error(
+        "payload_too_large",
+        "The body is larger than the server accepts.",
+        "PayloadTooLargeError",
+    ),
     "UnsupportedMediaType": _error(
-        "unsupported_media_type", "The body must be sent as application/json."
+        "unsupported_media_type",
+        "The body must be sent as application/json.",
+        "UnsupportedMediaTypeError",
     ),
     "RateLimited": {
-        **_error("rate_limited", "Too many requests from this address."),
+        **_error("rate_limited", "Too many requests from this address.", "RateLimitedError"),
         "headers": {
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",
