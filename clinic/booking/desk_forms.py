@@ -3,7 +3,6 @@ booking and whether the source is a desk one are clinic.booking.desk's decisions
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -25,11 +24,15 @@ from clinic.booking.forms import ANSWER_PREFIX, DayMonthYearField, _submission_k
 from clinic.booking.models import DESK_SOURCES, BookingSource
 from clinic.booking.services import PatientDetails, clinic_timezone
 from clinic.clock import utcnow
-from clinic.patients.phones import InvalidPhone, may_text, normalize_mobile, texts_not_allowed_message
+from clinic.patients.phones import (
+    InvalidPhone,
+    may_text,
+    normalize_mobile,
+    texts_not_allowed_message,
+)
 
 NOW, LATER = "now", "later"
 OLDEST_PLAUSIBLE_AGE_YEARS = 120
-_ID = re.compile(r"[0-9]{1,9}")
 
 
 def _squash_spaces(value):
@@ -37,10 +40,6 @@ def _squash_spaces(value):
 
 
 class DeskBookingForm(FlaskForm):
-    # What the page's earlier steps chose, carried along.
-    patient = HiddenField()
-    service = HiddenField(validators=[InputRequired("Choose a service.")])
-    practitioner = HiddenField()
     start = RadioField(
         "Time",
         validate_choice=False,
@@ -90,18 +89,8 @@ class DeskBookingForm(FlaskForm):
 
     question_keys: tuple[str, ...] = ()
     phone_e164: str = ""
-
-    @property
-    def new_patient(self) -> bool:
-        return not self.patient.data
-
-    def validate_patient(self, field):
-        if field.data and not _ID.fullmatch(field.data):
-            raise ValidationError("Choose the patient again.")
-
-    def validate_practitioner(self, field):
-        if field.data and not _ID.fullmatch(field.data):
-            raise ValidationError("Choose the practitioner again.")
+    # Set by the page: whether the booking is for a new patient (else one on record).
+    new_patient: bool = True
 
     def validate_start(self, field):
         if self.chosen_start() is None:
@@ -171,7 +160,9 @@ class DeskBookingForm(FlaskForm):
             if question.data in ("yes", "no")
         }
 
-    def booking_request(self) -> DeskBookingRequest:
+    def booking_request(
+        self, service_slug: str, patient_id: int | None, practitioner_id: int | None
+    ) -> DeskBookingRequest:
         details = None
         if self.new_patient:
             details = PatientDetails(
@@ -181,12 +172,12 @@ class DeskBookingForm(FlaskForm):
                 date_of_birth=self.date_of_birth.data,
             )
         return DeskBookingRequest(
-            service_slug=self.service.data,
+            service_slug=service_slug,
             start=self.chosen_start(),
             source=self.source.data,
-            patient_id=None if self.new_patient else int(self.patient.data),
+            patient_id=None if self.new_patient else patient_id,
             details=details,
-            practitioner_id=int(self.practitioner.data) if self.practitioner.data else None,
+            practitioner_id=practitioner_id,
             sms_opt_in=bool(self.sms_opt_in.data),
             email_opt_in=bool(self.email_opt_in.data),
             screening=self.answers(),
@@ -203,21 +194,20 @@ class DeskBookingForm(FlaskForm):
             "sms_opt_in": self.sms_opt_in,
             "start": self.start,
             "source": self.source,
-            "service": self.service,
         }
         for key, question in zip(self.question_keys, self.questions(), strict=True):
             boxes[f"screening.{key}"] = question
         general = []
         for name, messages in errors.items():
             box = boxes.get(name)
-            if box is not None and not isinstance(box, HiddenField):
+            if box is not None:
                 box.errors = [*box.errors, *messages]
             else:
                 general.extend(messages)
         return general
 
 
-def desk_booking_form(questions: list[dict], **kwargs) -> DeskBookingForm:
+def desk_booking_form(questions: list[dict], *, new_patient: bool, **kwargs) -> DeskBookingForm:
     """The form for one service, with its health questions (optional: answered only when the
     desk asks them now; the screening service says which are missing)."""
     fields = {
@@ -232,6 +222,10 @@ def desk_booking_form(questions: list[dict], **kwargs) -> DeskBookingForm:
     form_class = type(
         "ServiceDeskBookingForm",
         (DeskBookingForm,),
-        {"question_keys": tuple(question["key"] for question in questions), **fields},
+        {
+            "question_keys": tuple(question["key"] for question in questions),
+            "new_patient": new_patient,
+            **fields,
+        },
     )
     return form_class(**kwargs)

@@ -102,9 +102,7 @@ class Appointment(db.Model):
             "'cancelled','no_show')",
             name="status_known",
         ),
-        CheckConstraint(
-            "source IN ('online','desk','phone','walk_in')", name="source_known"
-        ),
+        CheckConstraint("source IN ('online','desk','phone','walk_in')", name="source_known"),
         # Availability reads a window of appointments by start time; keeping the start first lets
         # the query touch only the window, however long the history grows.
         Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),

@@ -468,9 +468,7 @@ def _past_appointment(rng, patient, service, practitioner, room, location, start
             end_at=end,
             blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
             status=status,
-            source=rng.choices(
-                [BookingSource.ONLINE, *DESK_SOURCES], [65, 25, 5, 5]
-            )[0],
+            source=rng.choices([BookingSource.ONLINE, *DESK_SOURCES], [65, 25, 5, 5])[0],
             needles=service.needles,
             cancel_reason=rng.choice(CANCEL_REASONS) if cancelled_at else "",
             manage_key=secrets.token_hex(16),
