@@ -56,3 +56,19 @@ def test_postgres_has_the_overlap_exclusion_constraints(pg_app):
         "appointment_practitioner_id_no_overlap",
         "appointment_room_id_no_overlap",
     ]
+
+
+def source_check(engine) -> str:
+    checks = sa.inspect(engine).get_check_constraints("appointment")
+    return next(c["sqltext"] for c in checks if c["name"] == "ck_appointment_source_known")
+
+
+def test_phone_and_walk_in_sources_come_and_go_with_their_migration(empty_app):
+    upgrade()
+    assert all(f"'{source}'" in source_check(db.engine) for source in ("phone", "walk_in"))
+    downgrade(revision="0007a")
+    assert "walk_in" not in source_check(db.engine)
+    assert "'desk'" in source_check(db.engine)
+    upgrade()
+    assert "walk_in" in source_check(db.engine)
+    assert schema_drift(db.engine) == []
