@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -533,3 +534,36 @@ def test_the_desk_books_for_any_staff_role(signed_in, clinic, on_record):
     practitioner = signed_in("practitioner")
     args = {"patient": on_record.id, "service": "consultation"}
     assert post(practitioner, args, start=TEN.isoformat()).status_code == 303
+
+
+# --- racing desks -------------------------------------------------------------------------
+
+
+def test_two_desks_booking_the_last_free_chair_at_once_book_it_once(any_app):
+    make_clinic(practitioners=1, rooms=1)
+    racers = 6
+    barrier = threading.Barrier(racers)
+    outcomes: list = [None] * racers
+
+    def run(index):
+        with any_app.app_context():
+            request = desk_request(
+                source=("phone", "walk_in", "desk")[index % 3],
+                details=patient_details(full_name=f"Racer {index}", phone=f"+4479111{index:05d}"),
+            )
+            try:
+                barrier.wait(timeout=30)
+                outcomes[index] = book_at_desk(request, by=desk_actor()).id
+            except Exception as exc:
+                outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a racer hung"
+    booked = [o for o in outcomes if isinstance(o, int)]
+    assert len(booked) == 1, outcomes
+    assert all(isinstance(o, SlotUnavailable) for o in outcomes if not isinstance(o, int))
+    assert count(Appointment) == 1 and count(Patient) == 1
