@@ -57,7 +57,7 @@ def test_the_desk_books_a_phone_patient_into_a_free_time(page, live_server):
     page.get_by_label("Date of birth").fill("14/02/1990")
     page.get_by_role("button", name="Book").click()
 
-    expect(page.get_by_text("Booked (phone): Casey Jordan, Hair-loss consultation")).to_be_visible()
+    expect(page.get_by_text("Booked by phone for Tuesday 3 March 2026 at 11:00.")).to_be_visible()
     db.session.rollback()
     visit = db.session.scalar(select(Appointment))
     assert page.url.endswith(f"/desk/visits/{visit.id}")

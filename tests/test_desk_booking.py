@@ -284,7 +284,8 @@ def test_a_phone_patient_on_record_is_booked_and_lands_on_the_visit_page(desk, o
     assert response.headers["Location"] == f"/desk/visits/{visit.id}"
     assert (visit.patient_id, visit.source, visit.start_at) == (on_record.id, "phone", start)
     followed = text(desk.get(response.headers["Location"]))
-    assert "Booked (phone)" in followed and "Phone," in followed
+    assert "Booked by phone for Tuesday 3 March 2026 at 11:00." in followed
+    assert "Phone," in followed
     assert count_audit("visit.book", visit.id) == 1
 
 
@@ -338,7 +339,7 @@ def test_health_questions_asked_now_are_recorded_and_a_review_answer_holds(desk,
     response = post(desk, args, start=TEN.isoformat(), screening_when="now", **answers)
     assert response.status_code == 303
     assert appointments()[-1].status == "needs_review"
-    assert "Held until a clinician" in text(desk.get(response.headers["Location"]))
+    assert "Needs review" in text(desk.get(response.headers["Location"]))
     assert count_screenings(appointments()[-1]) == 1
 
 
@@ -567,3 +568,9 @@ def test_two_desks_booking_the_last_free_chair_at_once_book_it_once(any_app):
     assert len(booked) == 1, outcomes
     assert all(isinstance(o, SlotUnavailable) for o in outcomes if not isinstance(o, int))
     assert count(Appointment) == 1 and count(Patient) == 1
+
+
+def test_a_gap_link_in_summer_time_checks_the_same_instant(desk, clinic):
+    # 11:00 in London on 1 April is 10:00 UTC.
+    body = desk.get(page_path(new="1", start="2026-04-01T11:00:00+01:00")).get_data(as_text=True)
+    assert re.search(r'checked[^>]*value="2026-04-01T10:00:00\+00:00"', body)

@@ -9,14 +9,13 @@ free gaps link here with ``practitioner``, ``start``, ``room`` and ``service`` f
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from clinic.audit.context import staff_actor
 from clinic.booking import desk
 from clinic.booking.desk_forms import desk_booking_form
-from clinic.booking.models import AppointmentStatus
 from clinic.booking.slots import Slot
 from clinic.clock import utcnow
 from clinic.errors import ScreeningStopped, SlotUnavailable, ValidationFailed
@@ -41,7 +40,8 @@ def new():
     form = desk_booking_form(page.questions, new_patient=page.new_patient)
     form.start.choices = [(slot.start.isoformat(), _label(slot, page)) for slot in page.offered()]
     if request.method == "GET" and page.asked_free:
-        form.start.data = page.asked_start.isoformat()
+        # The offered values are the engine's UTC starts; a link may give another offset.
+        form.start.data = page.asked_start.astimezone(UTC).isoformat()
     if request.method == "GET" or not form.validate_on_submit():
         return _render(page, form, chosen, 422 if form.is_submitted() else 200)
     if page.service is None or not page.patient_chosen:
@@ -81,14 +81,11 @@ def _render(page, form, chosen, status: int, problems=()):
 
 
 def _booked_words(appointment) -> str:
-    words = (
-        f"Booked ({appointment.source.replace('_', '-')}): {appointment.patient.full_name}, "
-        f"{appointment.service.name}, {format_when(appointment.start_at)} with "
-        f"{appointment.practitioner.name}."
-    )
-    if appointment.status == AppointmentStatus.NEEDS_REVIEW:
-        words += " Held until a clinician has reviewed the health answers."
-    if appointment.service.needles:
+    """The flash travels in the readable session cookie: no name, service or health outcome;
+    the visit page it leads to shows them."""
+    how = {"phone": "by phone", "walk_in": "as a walk-in"}.get(appointment.source, "at the desk")
+    words = f"Booked {how} for {format_when(appointment.start_at)}."
+    if appointment.needles:
         words += " The patient signs the consent here at the desk before the session."
     return words
 
