@@ -16,6 +16,7 @@ from clinic.actors import Actor, ActorKind
 from clinic.audit.models import AuditEvent
 from clinic.booking.desk import DeskBookingRequest, book_at_desk, booking_page
 from clinic.booking.models import Appointment, source_words
+from clinic.booking.services import default_actor, policy
 from clinic.errors import ScreeningStopped, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.patients.models import Patient
@@ -574,3 +575,12 @@ def test_a_gap_link_in_summer_time_checks_the_same_instant(desk, clinic):
     # 11:00 in London on 1 April is 10:00 UTC.
     body = desk.get(page_path(new="1", start="2026-04-01T11:00:00+01:00")).get_data(as_text=True)
     assert re.search(r'checked[^>]*value="2026-04-01T10:00:00\+00:00"', body)
+
+
+@pytest.mark.parametrize("source", ["desk", "phone", "walk_in"])
+def test_every_desk_source_follows_the_desks_policy_and_actor(app, source):
+    rules = policy(source)
+    assert rules.min_notice == timedelta(0)
+    assert rules.horizon == timedelta(days=app.config["DESK_HORIZON_DAYS"])
+    assert default_actor(source).kind is ActorKind.DESK
+    assert policy("online").min_notice > timedelta(0)
