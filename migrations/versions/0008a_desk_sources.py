@@ -21,8 +21,8 @@ NAME = "ck_appointment_source_known"
 
 
 def upgrade():
-    # Batch mode rebuilds the table on SQLite, which cannot alter a CHECK constraint in place;
-    # PostgreSQL drops and adds it directly.
+    # Batch mode rebuilds the table on SQLite, which cannot alter a CHECK constraint in place
+    # (migrations/env.py holds foreign keys off meanwhile); PostgreSQL alters it directly.
     with op.batch_alter_table("appointment", schema=None) as batch_op:
         batch_op.drop_constraint(op.f(NAME), type_="check")
         batch_op.create_check_constraint(
