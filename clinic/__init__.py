@@ -208,9 +208,11 @@ def register_security(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from clinic.booking.models import source_words
     from clinic.web.formatting import init_app
 
     init_app(app)
+    app.add_template_filter(source_words, "source_words")
 
 
 def register_caches(app: Flask) -> None:

@@ -52,7 +52,21 @@ def book_course(client, patient_id, **overrides):
     data.update(overrides)
     path = f"/desk/courses/new?patient={patient_id}"
     token = csrf_token(client, path)
-    return client.post(path, data={"csrf_token": token, **data})
+    preview = client.post(path, data={"csrf_token": token, "action": "preview", **data})
+    if preview.status_code != 200:
+        return preview
+    return client.post(path, data={**previewed(preview), "action": "confirm", **data})
+
+
+def previewed(response) -> dict:
+    """The hidden fields of a preview, as the browser sends them back with its confirm."""
+    page = response.get_data(as_text=True)
+    fields = re.findall(r'<input[^>]*type="hidden"[^>]*>', page)
+    found = {}
+    for tag in fields:
+        name = re.search(r'name="([^"]+)"', tag).group(1)
+        found[name] = html.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+    return found
 
 
 def the_course() -> Course:

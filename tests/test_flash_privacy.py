@@ -140,3 +140,22 @@ def test_check_in_session_record_and_no_show_leave_no_name_in_the_cookie(staff, 
     clock.set(later.start_at + timedelta(minutes=30))
     post(desk, visit.format(later.id) + "/no-show", form_on=visit.format(later.id))
     assert_private(desk, "no-show")
+
+
+@pytest.mark.parametrize("flagged", [None, "anticoagulant"])
+def test_a_desk_booking_leaves_no_name_or_outcome_in_the_cookie(staff, flagged):
+    _, desk = staff
+    path = "/desk/book?new=1&service=microneedling"
+    answers = {
+        f"answer_{key}": "yes" if key == flagged else "no" for key in all_no("microneedling")
+    }
+    details = {
+        "full_name": "Ada Quartermaine",
+        "mobile": "07812 345678",
+        "date_of_birth": "01/02/1980",
+        "start": TUESDAY_10.isoformat(),
+        "source": "walk_in",
+        "screening_when": "now",
+    }
+    post(desk, path, {**details, **answers}, form_on=path)
+    assert_private(desk, f"desk booking {flagged}")

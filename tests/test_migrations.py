@@ -4,6 +4,8 @@ The other tests copy a database migrated once per worker; these run the migratio
 from an empty database.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,6 +13,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from clinic.extensions import db
+from tests.factories import make_booking, make_clinic, patient_details
 from tests.helpers import make_app
 
 
@@ -56,3 +59,39 @@ def test_postgres_has_the_overlap_exclusion_constraints(pg_app):
         "appointment_practitioner_id_no_overlap",
         "appointment_room_id_no_overlap",
     ]
+
+
+def source_check(engine) -> str:
+    checks = sa.inspect(engine).get_check_constraints("appointment")
+    return next(c["sqltext"] for c in checks if c["name"] == "ck_appointment_source_known")
+
+
+def test_phone_and_walk_in_sources_come_and_go_with_their_migration(empty_app):
+    upgrade()
+    assert all(f"'{source}'" in source_check(db.engine) for source in ("phone", "walk_in"))
+    downgrade(revision="0007a")
+    assert "walk_in" not in source_check(db.engine)
+    assert "'desk'" in source_check(db.engine)
+    upgrade()
+    assert "walk_in" in source_check(db.engine)
+    assert schema_drift(db.engine) == []
+
+
+def test_going_back_before_0008a_keeps_phone_and_walk_in_visits_as_desk_ones(empty_app):
+    upgrade()
+    make_clinic()
+    for n, source in enumerate(("phone", "walk_in", "online")):
+        make_booking(
+            "consultation",
+            datetime(2026, 3, 3, 10, 0, tzinfo=UTC) + timedelta(hours=n),
+            source=source,
+            patient=patient_details(full_name=f"Patient {n}"),
+        )
+    db.session.remove()
+    downgrade(revision="0007a")
+    sources = db.session.scalars(sa.text("SELECT source FROM appointment ORDER BY id")).all()
+    assert sources == ["desk", "desk", "online"]
+    db.session.remove()
+    upgrade()
+    if db.engine.dialect.name == "sqlite":  # foreign keys, off for the rebuild, are back on
+        assert db.session.scalar(sa.text("PRAGMA foreign_keys")) == 1

@@ -67,8 +67,12 @@ def find_or_create_patient(
     return patient
 
 
-def _kept(patient: Patient) -> Patient:
+def kept(patient: Patient) -> Patient:
     """A patient merged into another stands for the one kept."""
+    return _kept(patient)
+
+
+def _kept(patient: Patient) -> Patient:
     seen = set()
     while patient.merged_into_id is not None and patient.id not in seen:
         seen.add(patient.id)

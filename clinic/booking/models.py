@@ -19,8 +19,40 @@ RELEASED_STATUSES = tuple(sorted(lifecycle.RELEASED))
 
 
 class BookingSource(enum.StrEnum):
+    """Where a booking came from. Everything but online was made by staff (the desk channel:
+    no minimum notice, the desk horizon), and says how the patient reached them."""
+
     ONLINE = "online"
     DESK = "desk"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+
+    @property
+    def words(self) -> str:
+        return SOURCE_WORDS[self]
+
+
+SOURCE_WORDS = {
+    BookingSource.ONLINE: "Online",
+    BookingSource.DESK: "Desk",
+    BookingSource.PHONE: "Phone",
+    BookingSource.WALK_IN: "Walk-in",
+}
+# The sources staff book under, in the order the desk's form offers them.
+DESK_SOURCES = (BookingSource.PHONE, BookingSource.WALK_IN, BookingSource.DESK)
+
+
+def is_desk_source(source: str) -> bool:
+    """Whether a booking was made by staff: any known source but online."""
+    return source != BookingSource.ONLINE
+
+
+def source_words(source: str) -> str:
+    """The source as people say it: "Phone", "Walk-in", "Desk", "Online"."""
+    try:
+        return SOURCE_WORDS[BookingSource(source)]
+    except ValueError:
+        return str(source).replace("_", " ").capitalize()
 
 
 class Appointment(db.Model):
@@ -70,7 +102,7 @@ class Appointment(db.Model):
             "'cancelled','no_show')",
             name="status_known",
         ),
-        CheckConstraint("source IN ('online','desk')", name="source_known"),
+        CheckConstraint("source IN ('online','desk','phone','walk_in')", name="source_known"),
         # Availability reads a window of appointments by start time; keeping the start first lets
         # the query touch only the window, however long the history grows.
         Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),

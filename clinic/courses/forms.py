@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, TimeField
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, TimeField
 from wtforms.validators import InputRequired, ValidationError
 
 from clinic import localtime
@@ -87,6 +87,9 @@ class CourseForm(_LocalStart, FlaskForm):
         "Practitioner",
         invalid_choice_message="Choose a practitioner, or anyone free.",
     )
+    # The first start the sessions on the page were previewed from: a changed first date or
+    # time plans the series afresh instead of keeping picks made for the old one.
+    previewed_first = HiddenField()
 
     def __init__(self, *args, services=(), practitioners=(), chosen_service=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,6 +115,30 @@ class CourseForm(_LocalStart, FlaskForm):
 
     def practitioner_id(self) -> int | None:
         return int(self.practitioner.data) if self.practitioner.data else None
+
+    def times_day(self) -> date | None:
+        """The first session's day, when it is one the free times can be looked up for."""
+        day = self.first_date.data
+        today = _today()
+        if day is None or not today <= day <= today + FURTHEST_AHEAD:
+            return None
+        return day
+
+    def session_choices(self, formdata, first_start: datetime, sessions: int) -> dict:
+        """The sessions' starts as the preview on the page showed them (``session-<n>``), when
+        it was made from this first start; {} otherwise."""
+        if self.previewed_first.data != first_start.isoformat():
+            return {}
+        chosen = {}
+        for position in range(1, sessions + 1):
+            raw = (formdata.get(f"session-{position}") or "").strip()
+            try:
+                start = datetime.fromisoformat(raw) if 0 < len(raw) <= 40 else None
+            except ValueError:
+                start = None
+            if start is not None and start.utcoffset() is not None:
+                chosen[position] = start
+        return chosen
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         names = {"start": "first_date", "template": "template", "service": "service"}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from clinic.actors import Actor, ActorKind
 from clinic.booking import services as booking
 from clinic.booking.models import Appointment, BookingSource
-from clinic.catalog.models import Location
+from clinic.booking.slots import needling_gap_ok
+from clinic.catalog.models import Location, TimeOff
 from clinic.clock import utcnow
 from clinic.courses.models import Course
 from clinic.courses.plan import series_starts, shift_later, template
@@ -31,14 +33,43 @@ class CourseRequest:
     template_key: str
     first_start: datetime
     practitioner_id: int | None = None
+    # The sessions' starts as previewed and confirmed at the desk; empty: the plan's series
+    # from first_start, unchanged.
+    starts: tuple[datetime, ...] = ()
 
 
-def book_course(request: CourseRequest, staff=None, *, by: Actor | None = None) -> Course:
-    """Book every session of the course through the same rules as any booking, all or none.
+@dataclass(frozen=True)
+class PlannedSession:
+    """One session of a previewed course: where the plan puts it, or the desk's choice."""
 
-    A session whose time is not free raises SlotUnavailable naming it (``details["session"]``),
-    and nothing is booked.
-    """
+    position: int
+    start: datetime
+    # Why the time cannot be booked ("" when it is free), and the engine's nearest free times.
+    clash: str = ""
+    alternatives: tuple[datetime, ...] = ()
+    # The plan's own date and time, when the desk chose another one.
+    planned: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CoursePreview:
+    sessions: tuple[PlannedSession, ...]
+
+    @property
+    def clashes(self) -> list[PlannedSession]:
+        return [session for session in self.sessions if session.clash]
+
+    @property
+    def ready(self) -> bool:
+        return not self.clashes
+
+    @property
+    def starts(self) -> tuple[datetime, ...]:
+        return tuple(session.start for session in self.sessions)
+
+
+def _checked(request: CourseRequest):
+    """The plan, patient, service and time zone of a course request, or a refusal."""
     try:
         plan = template(request.template_key)
     except LookupError as exc:
@@ -53,12 +84,158 @@ def book_course(request: CourseRequest, staff=None, *, by: Actor | None = None) 
         raise ValidationFailed(
             {"template": ["That course plan is not one for this treatment; choose another."]}
         )
-    by = by or (Actor.staff(staff) if staff is not None else Actor(ActorKind.DESK))
     location_id = _location_for(service)
     tz = ZoneInfo(db.session.get(Location, location_id).timezone)
-    starts = series_starts(
+    return plan, patient, service, tz
+
+
+def preview_course(
+    request: CourseRequest, chosen: Mapping[int, datetime] | None = None
+) -> CoursePreview:
+    """Where each session of the plan would land, before anything is booked: each session's
+    clash (taken, outside hours, a closure, the needling gap, the booking window) with the
+    nearest free times the engine offers instead. ``chosen`` replaces the plan's start of a
+    session (by position) with the desk's pick. Writes nothing."""
+    plan, patient, service, tz = _checked(request)
+    planned = series_starts(
         booking.require_aware(request.first_start), plan.interval_days, plan.sessions, tz
     )
+    chosen = {k: booking.require_aware(v) for k, v in (chosen or {}).items()}
+    starts = [chosen.get(n, start) for n, start in enumerate(planned, start=1)]
+    sessions = []
+    for position, start in enumerate(starts, start=1):
+        others = [s for n, s in enumerate(starts, start=1) if n != position]
+        clash = _clash(service, start, request.practitioner_id, patient, others, tz)
+        alternatives = ()
+        if clash:
+            alternatives = tuple(
+                slot.start
+                for slot in booking.alternatives_near(
+                    service,
+                    start,
+                    limit=8,
+                    practitioner_id=request.practitioner_id,
+                    patient=patient,
+                    source=BookingSource.DESK,
+                )
+                if needling_gap_ok(slot.start, others, tz, _gap_days())
+            )[:4]
+        sessions.append(
+            PlannedSession(
+                position=position,
+                start=start,
+                clash=clash,
+                alternatives=alternatives,
+                planned=planned[position - 1] if start != planned[position - 1] else None,
+            )
+        )
+    return CoursePreview(tuple(sessions))
+
+
+def first_session_times(
+    service_slug: str, day: date, *, practitioner_id: int | None, patient_id: int
+) -> list[datetime]:
+    """The free starts on a day for a course's first session: chosen, never guessed."""
+    service = booking.service_by_slug(service_slug, online_only=False)
+    patient = db.session.get(Patient, patient_id)
+    slots = booking.find_slots(
+        service,
+        day,
+        day,
+        practitioner_id=practitioner_id,
+        patient=patient,
+        source=BookingSource.DESK,
+    )
+    return sorted({slot.start for slot in slots})
+
+
+def _gap_days() -> int:
+    return booking.policy(BookingSource.DESK).needling_gap_days
+
+
+def _clash(service, start, practitioner_id, patient, others, tz) -> str:
+    """Why a session cannot start then, in words for the desk; "" when it can."""
+    try:
+        booking.check_start_window(service, start, BookingSource.DESK)
+    except ValidationFailed as exc:
+        return _reason(exc)
+    except SlotUnavailable as exc:
+        return exc.message
+    days = _gap_days()
+    if service.needles and not needling_gap_ok(start, others, tz, days):
+        return f"Less than {days} days from another session of this course."
+    day = start.astimezone(tz).date()
+
+    def free(**kwargs) -> bool:
+        slots = booking.find_slots(
+            service, day, day, practitioner_id=practitioner_id, source=BookingSource.DESK, **kwargs
+        )
+        return any(slot.start == start for slot in slots)
+
+    if free(patient=patient):
+        return ""
+    if free():
+        return f"Less than {days} days from another of the patient's treatments."
+    end = start + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
+    if _closed(service, start, end):
+        return "The clinic is closed then."
+    if not _within_hours(service, practitioner_id, start, end, tz):
+        return "Outside working hours."
+    return "Taken: no practitioner and room are free then."
+
+
+def _closed(service, start: datetime, end: datetime) -> bool:
+    closure = db.session.scalar(
+        select(TimeOff.id)
+        .where(
+            TimeOff.location_id == _location_for(service),
+            TimeOff.practitioner_id.is_(None),
+            TimeOff.start_at < end,
+            TimeOff.end_at > start,
+        )
+        .limit(1)
+    )
+    return closure is not None
+
+
+def _within_hours(service, practitioner_id, start: datetime, end: datetime, tz) -> bool:
+    """Whether some practitioner (the chosen one) works the whole of [start, end)."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_end.date() != local_start.date():
+        return False
+    for practitioner in booking.practitioners_for(service):
+        if practitioner_id is not None and practitioner.id != practitioner_id:
+            continue
+        for block in practitioner.working_hours:
+            ends = block.end_time if block.end_time != time(0) else time.max
+            if (
+                block.weekday == local_start.weekday()
+                and block.start_time <= local_start.time()
+                and local_end.time() <= ends
+            ):
+                return True
+    return False
+
+
+def book_course(request: CourseRequest, staff=None, *, by: Actor | None = None) -> Course:
+    """Book every session of the course through the same rules as any booking, all or none.
+
+    A session whose time is not free raises SlotUnavailable naming it (``details["session"]``),
+    and nothing is booked. ``request.starts`` (the confirmed preview) books exactly those
+    times; without them the plan's series from ``first_start``.
+    """
+    plan, patient, service, tz = _checked(request)
+    by = by or (Actor.staff(staff) if staff is not None else Actor(ActorKind.DESK))
+    if request.starts:
+        starts = [booking.require_aware(start) for start in request.starts]
+        if len(starts) != plan.sessions or starts != sorted(set(starts)):
+            raise ValidationFailed(
+                {"sessions": ["Preview the course again: its sessions do not match the plan."]}
+            )
+    else:
+        starts = series_starts(
+            booking.require_aware(request.first_start), plan.interval_days, plan.sessions, tz
+        )
     for start in starts:
         booking.check_start_window(service, start, BookingSource.DESK)
     with (

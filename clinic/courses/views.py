@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -9,6 +11,7 @@ from clinic.audit.context import staff_actor
 from clinic.courses import queries
 from clinic.courses import services as course_services
 from clinic.courses.forms import CourseForm, MoveForm
+from clinic.courses.plan import template
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed
 from clinic.staff.auth import any_staff_member
 from clinic.staff.forms import record_id
@@ -21,6 +24,8 @@ bp = Blueprint("courses", __name__)
 @bp.route("/new", methods=["GET", "POST"])
 @any_staff_member
 def new():
+    """Plan a course: choose the first session among the day's free times, preview where every
+    session lands (clashes with the nearest free times instead), and book on confirm only."""
     patient = queries.patient(record_id(request.args.get("patient"), "patient"))
     form = CourseForm(
         services=queries.treatments(),
@@ -29,14 +34,23 @@ def new():
     )
     if request.method == "GET" and request.args.get("service"):
         form.service.data = request.args["service"]
+    action = request.form.get("action", "preview")
 
-    def page(status: int, problem: str | None = None, problems=()):
-        problems = [*([problem] if problem else []), *problems]
+    def page(status: int, problems=(), preview=None):
         return render_template(
-            "courses/new.html", patient=patient, form=form, problems=problems
+            "courses/new.html",
+            patient=patient,
+            form=form,
+            problems=list(problems),
+            preview=preview,
+            times=_first_times(form, patient.id),
         ), status
 
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and action == "times":
+        form.first_time.errors = []  # chosen next, among the day's free times
+        return page(200)
+    if not valid:
         return page(422 if form.is_submitted() else 200)
     first_start = form.first_start()
     if first_start is None:
@@ -48,20 +62,63 @@ def new():
         first_start=first_start,
         practitioner_id=form.practitioner_id(),
     )
+    chosen = form.session_choices(request.form, first_start, _sessions_of(form))
+    try:
+        preview = course_services.preview_course(request_, chosen)
+    except SlotUnavailable as exc:
+        return page(409, [exc.message])
+    except ValidationFailed as exc:
+        return page(422, form.add_service_errors(exc.errors))
+    confirmed = action == "confirm" and form.previewed_first.data == first_start.isoformat()
+    form.previewed_first.data = first_start.isoformat()
+    if not confirmed:
+        problems = [] if action != "confirm" else ["Check the sessions below, then book."]
+        return page(200 if action != "confirm" else 422, problems, preview)
+    if not preview.ready:
+        return page(409, _clash_words(preview), preview)
     try:
         course = course_services.book_course(
-            request_, current_user._get_current_object(), by=staff_actor()
+            replace(request_, starts=preview.starts),
+            current_user._get_current_object(),
+            by=staff_actor(),
         )
     except SlotUnavailable as exc:
-        return page(409, problem=exc.message)
+        return page(409, [exc.message], course_services.preview_course(request_, chosen))
     except ValidationFailed as exc:
-        return page(422, problems=form.add_service_errors(exc.errors))
+        return page(422, form.add_service_errors(exc.errors), preview)
     flash(
-        f"Course booked: {course.sessions_planned} sessions from {format_when(first_start)}. "
+        f"Course booked: {course.sessions_planned} sessions from "
+        f"{format_when(preview.starts[0])}. "
         "The patient signs consent for the course before the first session.",
         "success",
     )
     return redirect(url_for(".course", course_id=course.id), code=303)
+
+
+def _first_times(form, patient_id: int) -> list:
+    day = form.times_day()
+    if day is None or form.service.data not in {c[0] for c in form.service.iter_choices()}:
+        return []
+    practitioner = form.practitioner.data
+    return course_services.first_session_times(
+        form.service.data,
+        day,
+        practitioner_id=int(practitioner) if practitioner and practitioner.isdigit() else None,
+        patient_id=patient_id,
+    )
+
+
+def _sessions_of(form) -> int:
+    return template(form.template.data).sessions
+
+
+def _clash_words(preview) -> list[str]:
+    return [
+        f"Session {session.position} ({format_when(session.start)}) cannot be booked: "
+        f"{session.clash} Nothing was booked; choose one of the free times offered, or another "
+        "first date or time."
+        for session in preview.clashes
+    ]
 
 
 @bp.get("/<int:course_id>")

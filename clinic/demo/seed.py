@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 
 from clinic import localtime
 from clinic.actors import Actor
-from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
+from clinic.booking.models import DESK_SOURCES, Appointment, AppointmentStatus, BookingSource
 from clinic.booking.services import (
     BookingRequest,
     PatientDetails,
@@ -468,7 +468,7 @@ def _past_appointment(rng, patient, service, practitioner, room, location, start
             end_at=end,
             blocked_until=end + timedelta(minutes=service.buffer_after_minutes),
             status=status,
-            source=rng.choices([BookingSource.ONLINE, BookingSource.DESK], [65, 35])[0],
+            source=rng.choices([BookingSource.ONLINE, *DESK_SOURCES], [65, 25, 5, 5])[0],
             needles=service.needles,
             cancel_reason=rng.choice(CANCEL_REASONS) if cancelled_at else "",
             manage_key=secrets.token_hex(16),

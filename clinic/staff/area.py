@@ -39,6 +39,7 @@ def staff_area() -> Blueprint:
     """
     from clinic.adverse_events.views import bp as adverse_events_bp
     from clinic.audit.views import bp as audit_bp
+    from clinic.booking.desk_views import bp as desk_booking_bp
     from clinic.booking.staff_views import bp as duplicates_bp
     from clinic.booking.staff_views import consent_bp as patient_texts_bp
     from clinic.courses.views import bp as courses_bp
@@ -59,6 +60,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(desk_bp)
     parent.register_blueprint(review_bp, url_prefix="/review")
     parent.register_blueprint(visits_bp, url_prefix="/desk/visits")
+    parent.register_blueprint(desk_booking_bp, url_prefix="/desk/book")
     parent.register_blueprint(courses_bp, url_prefix="/desk/courses")
     parent.register_blueprint(texts_bp, url_prefix="/desk/texts")
     parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
