@@ -23,9 +23,9 @@ MAX_QUERY_LENGTH = 120
 DEFAULT_LIMIT = 25
 _DATE_SHAPES = (
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),
-    re.compile(r"^(?P<d>\d{1,2})[/.](?P<m>\d{1,2})[/.](?P<y>\d{4})$"),
+    re.compile(r"^(?P<d>\d{1,2})([/.\-])(?P<m>\d{1,2})\2(?P<y>\d{4})$"),
 )
-_US_DATE = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})$")
+_US_DATE = re.compile(r"^(?P<m>\d{1,2})([/.\-])(?P<d>\d{1,2})\2(?P<y>\d{4})$")
 _PHONE_CHARS = re.compile(r"^\+?[\d ()\-]{3,}$")
 # Regions that write dates month first.
 _MONTH_FIRST_REGIONS = frozenset({"US", "CA"})
