@@ -123,7 +123,14 @@ def three(app):
         ("1980-03-12", ["Ann Smith"]),
         ("12-03-1980", ["Ann Smith"]),
         ("12/3/1980", ["Ann Smith"]),
+        ("12/03/80", ["Ann Smith"]),
+        ("12 March 1980", ["Ann Smith"]),
+        ("12th mar 1980 smith", ["Ann Smith"]),
+        ("5 Jan 1990", ["Ben Smith"]),
+        ("12 Marchx 1980", []),
         ("smith 05/01/1990", ["Ben Smith"]),
+        ("+44 (0)7912 900123", ["Ann Smith"]),
+        ("07912-900-123", ["Ann Smith"]),
         ("ben 000111", ["Ben Smith"]),
         ("ann 07911 000111", []),
         ("nobody", []),
@@ -134,6 +141,17 @@ def three(app):
 )
 def test_search_finds_patients_by_name_parts_phone_forms_and_birth_dates(three, query, found):
     assert names(query) == found
+
+
+def test_search_ignores_apostrophes_and_takes_two_digit_years_as_past_birthdays(app):
+    make_clinic(rooms=2)
+    book(TUESDAY_10, full_name="Siobhán O’Brien", date_of_birth=date(2004, 6, 1))
+    book(WEDNESDAY_10, full_name="Dan O'Neill", phone="+447911000111")
+    assert names("obrien") == ["Siobhán O’Brien"]
+    assert names("o'brien") == ["Siobhán O’Brien"]
+    assert names("ONeill") == ["Dan O'Neill"]
+    assert names("01/06/04") == ["Siobhán O’Brien"]
+    assert names("01/06/1904") == []
 
 
 def test_search_reads_dates_month_first_where_the_clinic_writes_them_so(three):
