@@ -1,9 +1,10 @@
 """Finding a patient the way the desk asks: by name, mobile number or date of birth, or a mix.
 
 "smith", "07700 900123", "+447700900123", "12/03/1980", "12/03/80", "12 March 1980",
-"1980-03-12" and "ann smith 12/03/1980" all work. Every word of the query must match: a name word matches any part of the folded name,
-a number matches the mobile (whatever spacing or prefix was typed), a date matches the date of
-birth. Apostrophes do not count ("obrien" finds O'Brien). Records merged into another are left out: the record they went into is the patient.
+"1980-03-12" and "ann smith 12/03/1980" all work. Every word of the query must match: a name
+word matches any part of the folded name, a number matches the mobile (whatever spacing or
+prefix was typed), a date matches the date of birth. Apostrophes do not count ("obrien" finds
+O'Brien). Records merged into another are left out: the record they went into is the patient.
 """
 
 from __future__ import annotations
