@@ -4,6 +4,7 @@ way the booking form checks them. Whether the change may be saved is the service
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 
 from flask import current_app
@@ -62,6 +63,10 @@ class ContactForm(FlaskForm):
     # The number on record: sent back unchanged it stands, even where the numbering plan does
     # not call it valid (the ranges kept for fiction), so other details can still be changed.
     stored_phone: str = ""
+
+    def validate_full_name(self, field):
+        if any(unicodedata.category(char)[0] == "C" for char in field.data or ""):
+            raise ValidationError("Use letters, spaces and punctuation only.")
 
     def validate_mobile(self, field):
         region = current_app.config["DEFAULT_PHONE_REGION"]

@@ -88,11 +88,6 @@ def change_contact(
             raise ChangeNotAllowed(
                 "This record was merged into another; change the details on that one."
             )
-        if fingerprint != contact_fingerprint(patient):
-            raise StaleContactForm(
-                "Someone changed this patient's details after this form was opened. "
-                "Nothing was saved: check the details shown now and make the change again."
-            )
         new = {
             "full_name": details.full_name.strip(),
             "phone": details.phone,
@@ -105,7 +100,13 @@ def change_contact(
             name: (before[name], value) for name, value in new.items() if before[name] != value
         }
         if not changes:
+            # Whatever changed meanwhile, the form asks for the details as they are now.
             return ContactChanged(patient, {}, suppression.is_suppressed(patient.phone))
+        if fingerprint != contact_fingerprint(patient):
+            raise StaleContactForm(
+                "Someone changed this patient's details after this form was opened. "
+                "Nothing was saved: check the details shown now and make the change again."
+            )
         phone_changed = "phone" in changes
         allowed = current_app.config["SMS_ALLOWED_COUNTRIES"]
         if phone_changed and patient.sms_opt_in and not may_text(details.phone, allowed):

@@ -10,6 +10,7 @@ O'Brien). Records merged into another are left out: the record they went into is
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -71,7 +72,9 @@ class Query:
 def parse(text: str, region: str = "GB", *, today: date | None = None) -> Query:
     """Split the desk's words into name parts, phone digits and dates of birth. ``today``
     decides the century of a two-digit year (without it, two-digit years are not dates)."""
-    text = (text or "").strip()[:MAX_QUERY_LENGTH]
+    # Control characters match nothing, and PostgreSQL refuses a NUL in a query outright.
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text or "")
+    text = text.strip()[:MAX_QUERY_LENGTH]
     names: list[str] = []
     phones: list[str] = []
     dates: list[date] = []
