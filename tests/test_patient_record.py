@@ -330,6 +330,24 @@ def test_a_merged_record_redirects_to_the_record_it_went_into(any_app, signed_in
     assert "Possible duplicates" not in page_text(desk.get(f"/desk/patients/{kept}"))
 
 
+def test_a_merged_record_cannot_be_edited_and_its_form_leads_to_the_record_kept(app, signed_in):
+    make_clinic(rooms=2)
+    kept = book(TUESDAY_10, **ANN).patient_id
+    flagged = book(WEDNESDAY_10, **{**ANN, "full_name": "Anne Smith"}).patient_id
+    desk = signed_in("desk")
+    stale = edit_form(desk, flagged)
+    identity.merge(flagged, by=_desk_actor())
+
+    response = desk.post(f"/desk/patients/{flagged}/edit", data={**stale, "email": "x@y.org"})
+
+    assert response.status_code == 409
+    assert "merged into another" in page_text(response)
+    assert fresh(flagged).email == "alex@example.com"
+    redirect = desk.get(f"/desk/patients/{flagged}/edit")
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"].endswith(f"/desk/patients/{kept}/edit")
+
+
 def test_an_unknown_patient_is_a_404_page(app, signed_in):
     make_clinic()
     desk = signed_in("desk")
