@@ -98,3 +98,20 @@ def texts_not_allowed_message(allowed) -> str:
         "Untick the texts box to book without texts, or give a mobile number from "
         f"{allowed_names(allowed)}."
     )
+
+
+def format_national(e164: str, region: str) -> str:
+    """A stored number as the desk reads it: "07911 123456" for a number of the clinic's own
+    region (its family included), "+1 201-555-0123" for one from abroad. Anything that does not
+    parse is shown as stored."""
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return e164 or ""
+    home = REGION_FAMILIES.get(region, frozenset({region}))
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if region_of(e164) in home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)

@@ -55,7 +55,7 @@ KIND_LABELS = {
     Kind.ALERT_ESCALATION: "To the clinician on call: an alert nobody has acknowledged",
 }
 
-_UPCOMING = (TextStatus.PENDING,)
+UPCOMING_STATUSES = (TextStatus.PENDING,)
 # Statuses whose sent_at belongs to this send (a reminder planned again keeps an old one).
 _WENT_OUT = (TextStatus.SENT, TextStatus.DELIVERED, TextStatus.UNDELIVERED, TextStatus.FAILED)
 
@@ -253,25 +253,33 @@ def previews(texts: list[OutboundText]) -> list[str]:
     return [dispatch.render_body(text) for text in texts]
 
 
-def thread(patient_id: int) -> Thread:
-    patient = db.session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("No such patient.")
-    outgoing = list(
+def outgoing_texts(patient_id: int) -> list[OutboundText]:
+    """Every text planned for or sent to a patient, in send order: the thread page's and the
+    patient page's one query for them."""
+    return list(
         db.session.scalars(
             select(OutboundText)
             .where(OutboundText.patient_id == patient_id)
             .order_by(OutboundText.send_at, OutboundText.id)
         )
     )
+
+
+def thread(patient_id: int) -> Thread:
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("No such patient.")
+    outgoing = outgoing_texts(patient_id)
     incoming = list(
         db.session.scalars(select(InboundText).where(InboundText.patient_id == patient_id))
     )
     entries = [ThreadEntry(r.received_at, "in", reply=r) for r in incoming] + [
-        ThreadEntry(_when_out(t), "out", text=t) for t in outgoing if t.status not in _UPCOMING
+        ThreadEntry(_when_out(t), "out", text=t)
+        for t in outgoing
+        if t.status not in UPCOMING_STATUSES
     ]
     entries.sort(key=lambda e: (e.at, 0 if e.direction == "in" else 1))
-    waiting = [t for t in outgoing if t.status in _UPCOMING]
+    waiting = [t for t in outgoing if t.status in UPCOMING_STATUSES]
     upcoming = [
         Upcoming(text=t, preview=p) for t, p in zip(waiting, previews(waiting), strict=True)
     ]

@@ -1,0 +1,1 @@
+"""The desk's patient pages: search, the patient record, and contact edits."""
