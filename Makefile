@@ -25,6 +25,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
+# The page checks' tools (html-validate, axe-core), exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -60,7 +65,7 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install-dev system-deps lint
+test: install-dev system-deps node_modules/.installed lint
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-dev
@@ -70,4 +75,4 @@ bench: install-dev
 	bash bench/http.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .import_linter_cache

@@ -256,15 +256,15 @@ def site(sqlite_template, tmp_path_factory, serve_for_module):
     return Site(serve_for_module(app), records)
 
 
-class Contexts:
-    """One browser context per role and kind, signed in once, kept for the module."""
+class Tabs:
+    """One browser tab per role and kind of check, signed in once, kept for the module."""
 
     def __init__(self, browser: Browser, site: Site):
         self.browser = browser
         self.site = site
         self.made: dict[tuple[str | None, str], BrowserContext] = {}
 
-    def get(self, role: str | None, kind: str) -> BrowserContext:
+    def get(self, role: str | None, kind: str) -> BrowserPage:
         if (role, kind) not in self.made:
             options = {
                 # axe is injected as a script of its own: only this context may ignore the CSP.
@@ -273,19 +273,18 @@ class Contexts:
                 "plain": {},
             }[kind]
             context = self.browser.new_context(**options)
+            tab = context.new_page()
             if role is not None:
-                self._sign_in(context, role)
+                self._sign_in(tab, role)
             self.made[(role, kind)] = context
-        return self.made[(role, kind)]
+        return self.made[(role, kind)].pages[0]
 
-    def _sign_in(self, context: BrowserContext, role: str) -> None:
-        page = context.new_page()
-        page.goto(self.site.base + "/login")
-        page.get_by_label("Email").fill(f"{role}@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/desk"))
-        page.close()
+    def _sign_in(self, tab: BrowserPage, role: str) -> None:
+        tab.goto(self.site.base + "/login")
+        tab.get_by_label("Email").fill(f"{role}@example.com")
+        tab.get_by_label("Password").fill(PASSWORD)
+        tab.get_by_role("button", name="Sign in").click()
+        tab.wait_for_url(re.compile(r"/desk"))
 
     def close(self) -> None:
         for context in self.made.values():
@@ -293,8 +292,8 @@ class Contexts:
 
 
 @pytest.fixture(scope="module")
-def contexts(browser, site):
-    made = Contexts(browser, site)
+def tabs(browser, site):
+    made = Tabs(browser, site)
     yield made
     made.close()
 
@@ -334,14 +333,11 @@ def axe_report(violations: list[dict]) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
-def test_page_has_no_serious_or_critical_axe_violations(page, site, contexts, node_modules):
-    tab = contexts.get(page.role, "axe").new_page()
-    try:
-        open_page(tab, site, page)
-        tab.add_script_tag(path=node_modules / "axe-core" / "axe.min.js")
-        violations = [v for v in tab.evaluate(RUN_AXE) if v["impact"] in BLOCKING_IMPACTS]
-    finally:
-        tab.close()
+def test_page_has_no_serious_or_critical_axe_violations(page, site, tabs, node_modules):
+    tab = tabs.get(page.role, "axe")
+    open_page(tab, site, page)
+    tab.add_script_tag(path=node_modules / "axe-core" / "axe.min.js")
+    violations = [v for v in tab.evaluate(RUN_AXE) if v["impact"] in BLOCKING_IMPACTS]
     assert not violations, f"axe-core on {page.name} ({page.path}):\n{axe_report(violations)}"
 
 
@@ -381,14 +377,10 @@ def validate_html(node_modules, files: dict[str, str]) -> list[str]:
     return problems
 
 
-def test_every_page_passes_html_validate(site, contexts, node_modules, tmp_path):
+def test_every_page_passes_html_validate(site, tabs, node_modules, tmp_path):
     files = {}
     for number, page in enumerate(PAGES):
-        tab = contexts.get(page.role, "plain").new_page()
-        try:
-            html = open_page(tab, site, page).text()
-        finally:
-            tab.close()
+        html = open_page(tabs.get(page.role, "plain"), site, page).text()
         path = tmp_path / f"{number:02d}-{page_id(page)}.html"
         path.write_text(html, encoding="utf-8")
         files[str(path)] = page.name
@@ -418,23 +410,20 @@ def test_the_validator_catches_a_duplicate_id_and_an_unlabelled_input(node_modul
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
-def test_page_is_no_wider_than_a_phone(page, site, contexts):
-    tab = contexts.get(page.role, "phone").new_page()
-    try:
-        open_page(tab, site, page)
-        widths = tab.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
-        )
-        wide = tab.evaluate(
-            """(limit) => Array.from(document.querySelectorAll('body *'))
-                .filter(e => e.getBoundingClientRect().right > limit + 1)
-                .slice(0, 5)
-                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""",
-            PHONE_WIDTH,
-        )
-    finally:
-        tab.close()
-    scroll_width, inner_width = widths
+def test_page_is_no_wider_than_a_phone(page, site, tabs):
+    tab = tabs.get(page.role, "phone")
+    open_page(tab, site, page)
+    scroll_width, inner_width = tab.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    # Named in the message: the elements that reach past the screen's edge.
+    wide = tab.evaluate(
+        """(limit) => Array.from(document.querySelectorAll('body *'))
+            .filter(e => e.getBoundingClientRect().right > limit + 1)
+            .slice(0, 5)
+            .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""",
+        inner_width,
+    )
     assert scroll_width <= inner_width, (
         f"{page.name} is {scroll_width}px wide on a {inner_width}px phone: {wide}"
     )

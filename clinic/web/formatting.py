@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 
 def clinic_tz() -> ZoneInfo:
@@ -34,7 +36,14 @@ def format_price(pence: int) -> str:
     return f"£{pence / 100:,.2f}" if pence % 100 else f"£{pence // 100:,}"
 
 
+def csrf_field() -> Markup:
+    """The form's CSRF token as a hidden input without an id: a page may hold many forms, and
+    ids must be unique on a page (WTForms' ``form.csrf_token`` renders ``id="csrf_token"``)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(csrf_field)
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_time, "clock")
     app.add_template_filter(format_when, "when")
