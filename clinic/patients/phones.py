@@ -98,3 +98,21 @@ def texts_not_allowed_message(allowed) -> str:
         "Untick the texts box to book without texts, or give a mobile number from "
         f"{allowed_names(allowed)}."
     )
+
+
+def format_national(e164: str, region: str) -> str:
+    """A stored number as people there write it: national format (07911 123456) when it
+    belongs to ``region`` (the clinic's DEFAULT_PHONE_REGION, its family included),
+    international (+1 201-555-0123) otherwise. What does not parse is shown as stored."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    home = region.upper()
+    at_home = region_of(e164) in REGION_FAMILIES.get(home, frozenset({home}))
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if at_home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
