@@ -21,9 +21,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Response
 from playwright.sync_api import Page as BrowserPage
 
-from clinic.actors import Actor
+from clinic.actors import Actor, ActorKind
 from clinic.adverse_events import services as adverse_events
 from clinic.adverse_events.services import EventInput
+from clinic.booking import services as booking
 from clinic.booking.tokens import manage_token
 from clinic.clock import FrozenClock
 from clinic.consent.models import SignedConsent
@@ -88,7 +89,9 @@ PAGES = [
     Page("manage", "/manage/{token}", role=None),
     Page("reschedule", "/manage/{token}/reschedule", role=None),
     Page("not found", "/no-such-page", role=None, status=404),
-    Page("expired link", "/manage/not-a-token", role=None, status=404),
+    Page("unreadable link", "/manage/not-a-token", role=None, status=404),
+    Page("closed link", "/manage/{cancelled_token}", role=None, status=410),
+    Page("bad request", "/book/microneedling/slots?day=someday", role=None, status=400),
     # Staff pages.
     Page("sign in", "/login", role=None),
     Page("desk", "/desk", role="desk"),
@@ -176,6 +179,12 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         patient=patient_details(full_name="Chris Doe", phone="+447911000444"),
         screening=all_no("microneedling") | {"anticoagulant": True},
     )
+    cancelled = make_booking(
+        "consultation",
+        TUESDAY_10 + timedelta(days=3, hours=2),
+        patient=patient_details(full_name="Jamie Fox", phone="+447911000555"),
+    )
+    booking.cancel(cancelled, reason="Away", by=Actor(ActorKind.DESK, staff_name="Jo Ellis"))
     # Same mobile and birthday as Alex de Morgan, another name: a possible duplicate.
     make_booking(
         "consultation",
@@ -223,6 +232,7 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
     )
     return {
         "token": manage_token(open_visit),
+        "cancelled_token": manage_token(cancelled),
         "open": str(open_visit.id),
         "needs_review": str(needs_review.id),
         "checked_in": str(checked_in.id),
