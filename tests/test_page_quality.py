@@ -90,7 +90,7 @@ PAGES = [
     Page("reschedule", "/manage/{token}/reschedule", role=None),
     Page("not found", "/no-such-page", role=None, status=404),
     Page("unreadable link", "/manage/not-a-token", role=None, status=404),
-    Page("closed link", "/manage/{cancelled_token}", role=None, status=410),
+    Page("closed link", "/manage/{closed_token}", role=None, status=410),
     Page("bad request", "/book/microneedling/slots?day=someday", role=None, status=400),
     # Staff pages.
     Page("sign in", "/login", role=None),
@@ -184,6 +184,8 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         TUESDAY_10 + timedelta(days=3, hours=2),
         patient=patient_details(full_name="Jamie Fox", phone="+447911000555"),
     )
+    # Cancelling closes the links sent so far.
+    closed_token = manage_token(cancelled)
     booking.cancel(cancelled, reason="Away", by=Actor(ActorKind.DESK, staff_name="Jo Ellis"))
     # Same mobile and birthday as Alex de Morgan, another name: a possible duplicate.
     make_booking(
@@ -232,7 +234,7 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
     )
     return {
         "token": manage_token(open_visit),
-        "cancelled_token": manage_token(cancelled),
+        "closed_token": closed_token,
         "open": str(open_visit.id),
         "needs_review": str(needs_review.id),
         "checked_in": str(checked_in.id),
