@@ -33,13 +33,15 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Chromium (browser tests) and wrk (bench/http.sh) come from Debian's packages.
+# Chromium (browser tests), wrk (bench/http.sh) and Node with npm (the page checks' tools) come
+# from Debian's packages.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v wrk >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v wrk >/dev/null || ! command -v npm >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk \
+				$$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
 		else \
-			echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; \
+			echo "note: install Debian's chromium, wrk, nodejs and npm for the browser tests, page checks and benchmarks"; \
 		fi; \
 	fi
 
