@@ -3,8 +3,8 @@ violations) and html-validate (standard and a11y presets, .htmlvalidate.json), a
 wider than a phone.
 
 To check a new page, add one line to PAGES: a name, the address (``{placeholders}`` name the
-records ``seed_pages`` makes), and for staff pages the role that opens it. A page reached by
-submitting a form names the steps that submit it.
+records ``seed_pages`` makes: ``{patient}``, ``{open}``, ``{completed}`` ...), and for staff pages
+the role that opens it. A page reached by submitting a form names the steps that submit it.
 """
 
 from __future__ import annotations
@@ -242,6 +242,8 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         "consent": str(consent.id),
         "screening": str(screening.id),
         "course": str(course.id),
+        # A patient with an open visit, a course and texts planned: for patient pages.
+        "patient": str(open_visit.patient_id),
         "course_patient": str(open_visit.patient_id),
         "texter": str(checked_in.patient_id),
         "event": str(event.id),
