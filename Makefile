@@ -25,16 +25,23 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
+# The page checks' tools (html-validate, axe-core), exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Chromium (browser tests) and wrk (bench/http.sh) come from Debian's packages.
+# Chromium (browser tests), wrk (bench/http.sh) and Node with npm (the page checks' tools) come
+# from Debian's packages.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v wrk >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v wrk >/dev/null || ! command -v npm >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk \
+				$$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
 		else \
-			echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; \
+			echo "note: install Debian's chromium, wrk, nodejs and npm for the browser tests, page checks and benchmarks"; \
 		fi; \
 	fi
 
@@ -60,7 +67,7 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install-dev system-deps lint
+test: install-dev system-deps node_modules/.installed lint
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-dev
@@ -70,4 +77,4 @@ bench: install-dev
 	bash bench/http.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .import_linter_cache

@@ -54,6 +54,8 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(
         app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path
     )
+    # A test config may set the locale too: it is checked the same way.
+    app.config["CLINIC_LOCALE"] = settings.clinic_locale(app.config["CLINIC_LOCALE"])
     check_text_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
@@ -209,10 +211,18 @@ def register_security(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from clinic.booking.models import source_words
+    from clinic.patients.phones import format_national
     from clinic.web.formatting import init_app
 
     init_app(app)
     app.add_template_filter(source_words, "source_words")
+
+    # Here, not in clinic.web: the web helpers and the patients package never import each other.
+    @app.template_filter("phone")
+    def phone(e164: str | None) -> str:
+        """A stored number in national format when it is the clinic's region's, else
+        international."""
+        return format_national(e164, app.config["DEFAULT_PHONE_REGION"]) if e164 else ""
 
 
 def register_caches(app: Flask) -> None:

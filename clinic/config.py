@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import phonenumbers
+from babel import Locale, UnknownLocaleError
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -94,6 +95,21 @@ def regions(env: dict, name: str, default: str) -> tuple[str, ...]:
     return values
 
 
+def clinic_locale(raw: str | None) -> str:
+    """The clinic's locale as a language tag (en-GB, en-US, de-DE ...): ``<html lang>`` and how
+    pages write dates and times. Any locale the CLDR data (Babel) knows."""
+    value = (raw or "").strip().replace("_", "-")
+    problem = f"setting CLINIC_LOCALE must be a locale like en-GB or en-US, got {raw!r}"
+    try:
+        parsed = Locale.parse(value, sep="-")
+    except (UnknownLocaleError, ValueError) as exc:
+        raise RuntimeError(problem) from exc
+    # Babel maps some unknown territories to another (en-ZZ to en_US): refuse, not guess.
+    if str(parsed).lower() != value.replace("-", "_").lower():
+        raise RuntimeError(problem)
+    return str(parsed).replace("_", "-")
+
+
 def smtp_url(raw: str | None) -> str:
     """Empty switches email off; anything else must be an smtp:// or smtps:// address."""
     value = (raw or "").strip()
@@ -125,6 +141,8 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "PUBLIC_BASE_URL": public_base_url,
         "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE") or "Europe/London",
+        # <html lang> of every page and how pages write dates and times (not the texts).
+        "CLINIC_LOCALE": clinic_locale(env.get("CLINIC_LOCALE") or "en-GB"),
         "CLINIC_NAME": env.get("CLINIC_NAME") or "Northside Hair Clinic",
         "CLINIC_PHONE": env.get("CLINIC_PHONE") or "+44 20 7946 0321",
         "DEFAULT_PHONE_REGION": region,

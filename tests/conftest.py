@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -282,26 +283,61 @@ def base_url():
     return None
 
 
-@pytest.fixture
-def serve():
-    """Serve an app on a free loopback port in a thread: ``base = serve(app)``."""
-    servers = []
+class LiveServers:
+    """Apps served on free loopback ports, each in a thread of its own, until ``stop()``."""
 
-    def start(app):
+    def __init__(self):
+        self.running = []
+
+    def __call__(self, app) -> str:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         base = f"http://127.0.0.1:{server.server_port}"
         # Links the pages print (the private manage link) must point at this server.
         app.config["PUBLIC_BASE_URL"] = base
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
         thread.start()
-        servers.append((server, thread))
+        self.running.append((server, thread))
         return base
 
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    def stop(self) -> None:
+        for server, thread in self.running:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+
+
+@pytest.fixture
+def serve():
+    """Serve an app on a free loopback port in a thread: ``base = serve(app)``."""
+    servers = LiveServers()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="module")
+def serve_for_module():
+    """``serve`` for an app a whole module's tests share (tests/test_page_quality.py)."""
+    servers = LiveServers()
+    yield servers
+    servers.stop()
+
+
+# --- the page-checking tools (npm) ----------------------------------------------------------
+
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+PAGE_CHECK_TOOLS = ("axe-core/axe.min.js", ".bin/html-validate")
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """The folder holding axe-core and html-validate, as `make test` installs them from
+    package-lock.json (`npm ci`)."""
+    if shutil.which("node") is None:
+        missing_layer("node is not installed (apt-get install nodejs)")
+    missing = [tool for tool in PAGE_CHECK_TOOLS if not (NODE_MODULES / tool).exists()]
+    if missing:
+        missing_layer(f"{', '.join(missing)} missing from node_modules (run `npm ci`)")
+    return NODE_MODULES
 
 
 # --- the fake Twilio server -----------------------------------------------------------------

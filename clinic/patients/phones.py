@@ -101,17 +101,19 @@ def texts_not_allowed_message(allowed) -> str:
 
 
 def format_national(e164: str, region: str) -> str:
-    """A stored number as the desk reads it: "07911 123456" for a number of the clinic's own
-    region (its family included), "+1 201-555-0123" for one from abroad. Anything that does not
-    parse is shown as stored."""
+    """A stored number as people there write it: national format (07911 123456) when it
+    belongs to ``region`` (the clinic's DEFAULT_PHONE_REGION, its family included),
+    international (+1 201-555-0123) otherwise. What does not parse is shown as stored."""
+    e164 = e164 or ""
     try:
-        number = phonenumbers.parse(e164 or "", None)
+        number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return e164 or ""
-    home = REGION_FAMILIES.get(region, frozenset({region}))
+        return e164
+    home = region.upper()
+    at_home = region_of(e164) in REGION_FAMILIES.get(home, frozenset({home}))
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
-        if region_of(e164) in home
+        if at_home
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, style)
