@@ -163,7 +163,7 @@ class SlotTable:
 
     @classmethod
     def merged(cls, tables: Sequence[SlotTable]) -> SlotTable:
-        """One table from several with the same durations (one per location), re-sorted."""
+        """One table from at least one with the same durations (one per location), re-sorted."""
         if len(tables) == 1:
             return tables[0]
         rows = sorted(
@@ -171,13 +171,12 @@ class SlotTable:
             for table in tables
             for row in zip(table.starts, table.practitioner_ids, table.room_ids, strict=True)
         )
-        first = tables[0] if tables else None
         return cls(
             [row[0] for row in rows],
             [row[1] for row in rows],
             [row[2] for row in rows],
-            first.duration if first else 0,
-            first.occupied if first else 0,
+            tables[0].duration,
+            tables[0].occupied,
         )
 
 
