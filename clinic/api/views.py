@@ -98,14 +98,13 @@ def availability():
 
 
 def _availability(query) -> str:
-    service = services.service_by_slug(query.service)
-    found = services.free_times(
-        service, query.first_day, query.last_day, practitioner_id=query.practitioner_id
+    found = services.online_free_times(
+        query.service, query.first_day, query.last_day, practitioner_id=query.practitioner_id
     )
     if query.practitioner_id is not None and query.practitioner_id not in found.zones:
         raise NotFound("No practitioner with that id offers this service.")
     return availability_json(
-        service.slug,
+        found.service_slug,
         _zone_name(found.zones),
         found.table,
         found.zones,

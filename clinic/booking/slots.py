@@ -12,7 +12,7 @@ reading falls inside it, so a block starting in a spring-forward gap begins at t
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -255,9 +255,11 @@ def slot_table(
         (room.room_id, _refused_starts(_merged(_in_window(room.busy, window)), occupied))
         for room in rooms
     ]
-    wall_instants: dict[tuple[date, time], int] = {}
+    if len(_WALL_INSTANTS) > _WALL_INSTANTS_KEPT:
+        _WALL_INSTANTS.clear()
+    wall_instants = _WALL_INSTANTS
 
-    found: set[tuple[int, int]] = set()
+    starts_of: dict[int, set[int]] = {}
     for calendar in practitioners:
         blocks = _working_micros(calendar.working, days, tz, wall_instants)
         busy = _in_window(calendar.busy, window)
@@ -269,7 +271,7 @@ def slot_table(
         if not free:
             continue
         free_starts = [segment[0] for segment in free]
-        practitioner_id = calendar.practitioner_id
+        starts = starts_of.setdefault(calendar.practitioner_id, set())
         for block_start, block_end in blocks:
             low = max(block_start, first_start)
             high = min(block_end - 1, last_start)  # a start lies inside its block
@@ -283,23 +285,31 @@ def slot_table(
                 last = min(high, free_end - occupied)  # the whole session fits the segment
                 if first > last:
                     continue
-                k_first = -((block_start - first) // step)
-                k_last = (last - block_start) // step
-                for k in range(k_first, k_last + 1):
-                    found.add((block_start + k * step, practitioner_id))
-    if not found:
-        return empty
+                # The block's grid points in [first, last].
+                first = block_start - (block_start - first) // step * step
+                starts.update(range(first, last + 1, step))
 
-    ordered = sorted(found)
-    room_of = _first_free_rooms(sorted({start for start, _ in ordered}), refused_by_room)
-    starts, practitioner_ids, room_ids = [], [], []
-    for start, practitioner_id in ordered:
-        room_id = room_of.get(start)
-        if room_id is not None:
-            starts.append(start)
-            practitioner_ids.append(practitioner_id)
-            room_ids.append(room_id)
-    return SlotTable(starts, practitioner_ids, room_ids, empty.duration, occupied)
+    every_start = sorted(set().union(*starts_of.values()))
+    room_of = _first_free_rooms(every_start, refused_by_room)
+    # One integer per (start, practitioner) pair that sorts like the pair: start * count +
+    # rank. The passes over every slot below are maps of built-ins: no Python code per slot.
+    ranked = sorted(starts_of)
+    count = len(ranked)
+    keys: list[int] = []
+    for rank, practitioner_id in enumerate(ranked):
+        roomed = starts_of[practitioner_id] & room_of.keys()
+        keys += map(rank.__add__, map(count.__mul__, roomed))
+    if not keys:
+        return empty
+    keys.sort()
+    starts = list(map(count.__rfloordiv__, keys))  # key // count
+    return SlotTable(
+        starts,
+        list(map(ranked.__getitem__, map(count.__rmod__, keys))),  # ranked[key % count]
+        list(map(room_of.__getitem__, starts)),
+        empty.duration,
+        occupied,
+    )
 
 
 def needling_gap_ok(
@@ -413,31 +423,56 @@ def _first_free_rooms(
     starts: list[int], rooms: Sequence[tuple[int, list[tuple[int, int]]]]
 ) -> dict[int, int]:
     """For each of the ascending ``starts``, the first room (in the given order) that does not
-    refuse it; starts no room takes are left out."""
-    chosen: dict[int, int] = {}
-    cursors = [0] * len(rooms)
-    for start in starts:
-        for position, (room_id, refused) in enumerate(rooms):
-            cursor = cursors[position]
-            count = len(refused)
-            while cursor < count and refused[cursor][1] < start:
-                cursor += 1
-            cursors[position] = cursor
-            if cursor == count or refused[cursor][0] > start:
-                chosen[start] = room_id
-                break
-    return chosen
+    refuse it; starts no room takes are left out.
+
+    Works on ranges of positions in ``starts``: the starts still without a room, less those
+    the next room refuses, go to that room.
+    """
+    chosen: list[int | None] = [None] * len(starts)
+    waiting = [(0, len(starts))] if starts else []
+    for room_id, refused in rooms:
+        if not waiting:
+            break
+        refused_positions = []
+        for low, high in refused:
+            first, last = bisect_left(starts, low), bisect_right(starts, high)
+            if first < last:
+                if refused_positions and refused_positions[-1][1] == first:
+                    refused_positions[-1] = (refused_positions[-1][0], last)
+                else:
+                    refused_positions.append((first, last))
+        for first, last in _without(waiting, refused_positions):
+            chosen[first:last] = [room_id] * (last - first)
+        waiting = _within(waiting, refused_positions)
+    pairs = zip(starts, chosen, strict=True)
+    return {start: room_id for start, room_id in pairs if room_id is not None}
+
+
+def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two lists of sorted, disjoint half-open ranges."""
+    both = []
+    i = j = 0
+    while i < len(ranges) and j < len(others):
+        low = max(ranges[i][0], others[j][0])
+        high = min(ranges[i][1], others[j][1])
+        if low < high:
+            both.append((low, high))
+        if ranges[i][1] < others[j][1]:
+            i += 1
+        else:
+            j += 1
+    return both
 
 
 def _working_micros(
     working: Iterable[WorkingBlock],
     days: Sequence[date],
     tz: ZoneInfo,
-    instants: dict[tuple[date, time], int],
+    instants: dict[tuple[ZoneInfo, date, time], int],
 ) -> list[tuple[int, int]]:
     """Each working block on each of ``days`` as an integer interval, in day order.
 
-    ``instants`` remembers wall times already placed, as practitioners mostly share hours.
+    ``instants`` remembers wall times already placed.
     """
     by_weekday: dict[int, list[WorkingBlock]] = {}
     for block in working:
@@ -455,12 +490,18 @@ def _working_micros(
 
 
 def _wall_instant(day: date, wall: time, tz: ZoneInfo, instants: dict) -> int:
-    key = (day, wall)
+    key = (tz, day, wall)
     instant = instants.get(key)
     if instant is None:
         # The one rule of clinic.localtime: a bound the clocks skip moves forward by the gap.
         instant = instants[key] = micros(localtime.to_utc(day, wall, tz))
     return instant
+
+
+# Where wall times fall, for every request of this process: the answer never changes, and the
+# same few hours are asked about again and again. Emptied when it grows past the bound.
+_WALL_INSTANTS: dict[tuple[ZoneInfo, date, time], int] = {}
+_WALL_INSTANTS_KEPT = 50_000
 
 
 def _check_block(block: WorkingBlock) -> None:
