@@ -11,7 +11,7 @@
 #                        costs to compute, as a busy desk or several web processes see it.
 #                        Goal >= 0.25 x hello.
 #
-#   bash bench/http.sh            (DURATION=10s, THREADS=2, CONNECTIONS=16 by default)
+#   bash bench/http.sh    (DURATION=10s ROUNDS=3 THREADS=2 CONNECTIONS=16 by default)
 #
 # Everything runs on 127.0.0.1 against a throwaway SQLite database in a temp dir; the servers
 # are stopped on exit, whatever happens.
@@ -20,6 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/.venv/bin"
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 WORKERS=2
@@ -162,8 +163,8 @@ measure() {
     else
         script=("$url")
     fi
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "${script[@]}" >/dev/null
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "${script[@]}" >"$out"
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s --timeout 10s "${script[@]}" >/dev/null
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s --latency "${script[@]}" >"$out"
     if grep -qE "Non-2xx|Socket errors" "$out"; then
         echo "wrk saw failures for $url:" >&2
         cat "$out" >&2
@@ -188,29 +189,47 @@ if [ "$SLOTS" -eq 0 ]; then
     exit 1
 fi
 
-echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION; gunicorn --workers $WORKERS (sync) on 127.0.0.1"
-HELLO_RPS=$(measure "http://127.0.0.1:$HELLO_PORT/hello")
-read -r HELLO_P50 HELLO_P99 <"$WORK/latency.txt"
+echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION; gunicorn --workers $WORKERS (sync) on 127.0.0.1;" \
+    "$ROUNDS rounds taking turns, best of each kept"
+# The four take turns round by round, so load from elsewhere on the machine hits them alike;
+# each keeps its best round. Prints "name rps p50 p99" per measurement to $WORK/rounds.txt.
+: >"$WORK/rounds.txt"
+for round in $(seq 1 "$ROUNDS"); do
+    for name in hello services cached mix; do
+        case $name in
+            hello) rps=$(measure "http://127.0.0.1:$HELLO_PORT/hello") ;;
+            services) rps=$(measure "http://127.0.0.1:$API_PORT/api/v1/services") ;;
+            cached) rps=$(measure "$API_URL") ;;
+            mix) rps=$(measure "http://127.0.0.1:$UNCACHED_PORT" "$ROOT/bench/varied_mix.lua" "$WORK/mix.txt") ;;
+        esac
+        read -r p50 p99 <"$WORK/latency.txt"
+        echo "$name $rps $p50 $p99" >>"$WORK/rounds.txt"
+        printf '    round %s %-9s %10.1f req/s\n' "$round" "$name" "$rps"
+    done
+done
+best() { # NAME: "rps p50 p99" of the round with the most requests/s
+    awk -v name="$1" '$1 == name && $2 > rps {rps = $2; line = $2 " " $3 " " $4} END {print line}' \
+        "$WORK/rounds.txt"
+}
+read -r HELLO_RPS HELLO_P50 HELLO_P99 <<<"$(best hello)"
+read -r SERVICES_RPS SERVICES_P50 SERVICES_P99 <<<"$(best services)"
+read -r API_RPS API_P50 API_P99 <<<"$(best cached)"
+read -r MIX_RPS MIX_P50 MIX_P99 <<<"$(best mix)"
 printf '  hello                GET /hello: %10.1f req/s (p50 %s, p99 %s)\n' \
     "$HELLO_RPS" "$HELLO_P50" "$HELLO_P99"
 # Reference only: one small query through the same stack, the app's fixed cost per request.
-SERVICES_RPS=$(measure "http://127.0.0.1:$API_PORT/api/v1/services")
-read -r SERVICES_P50 SERVICES_P99 <"$WORK/latency.txt"
 printf '  (reference)          GET /api/v1/services: %10.1f req/s (p50 %s, p99 %s)\n' \
     "$SERVICES_RPS" "$SERVICES_P50" "$SERVICES_P99"
-API_RPS=$(measure "$API_URL")
-read -r API_P50 API_P99 <"$WORK/latency.txt"
 printf '  cached single URL    GET %s (%s slots, AVAILABILITY_CACHE_SECONDS=10): %10.1f req/s (p50 %s, p99 %s)\n' \
     "$AVAILABILITY_PATH" "$SLOTS" "$API_RPS" "$API_P50" "$API_P99"
-MIX_RPS=$(measure "http://127.0.0.1:$UNCACHED_PORT" "$ROOT/bench/varied_mix.lua" "$WORK/mix.txt")
-read -r MIX_P50 MIX_P99 <"$WORK/latency.txt"
 printf '  uncached varied mix  %s distinct 14-day URLs (AVAILABILITY_CACHE_SECONDS=0): %10.1f req/s (p50 %s, p99 %s)\n' \
     "$MIX_URLS" "$MIX_RPS" "$MIX_P50" "$MIX_P99"
 # Exit status 1 when a goal is missed, like the other benchmarks.
-awk -v cached="$API_RPS" -v mix="$MIX_RPS" -v hello="$HELLO_RPS" 'BEGIN {
+awk -v cached="$API_RPS" -v mix="$MIX_RPS" -v hello="$HELLO_RPS" -v services="$SERVICES_RPS" 'BEGIN {
     c = cached / hello
     m = mix / hello
-    printf "  ratio cached single URL/hello:   %.2f (goal >= 0.40) -> %s\n", c, (c >= 0.40 ? "OK" : "MISSED")
+    printf "  ratio services/hello (reference):  %.3f\n", services / hello
+    printf "  ratio cached single URL/hello:   %.3f (goal >= 0.40) -> %s\n", c, (c >= 0.40 ? "OK" : "MISSED")
     printf "  ratio uncached varied mix/hello: %.3f (goal >= 0.25) -> %s\n", m, (m >= 0.25 ? "OK" : "MISSED")
     exit (c >= 0.40 && m >= 0.25 ? 0 : 1)
 }'

@@ -226,17 +226,14 @@ def slot_table(
         return empty
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     if needling:
-        # The rule looks only at the local date of a start, so whole days pass or fail together.
-        days = [
-            day
-            for day in days
-            if needling_gap_ok(
-                local_day_bounds(day, tz).start,
-                patient_needling_starts,
-                tz,
-                policy.needling_gap_days,
-            )
-        ]
+        # The rule looks only at the local date of a start (needling_gap_ok), so whole days
+        # pass or fail together.
+        other_days = {
+            _local_date(_require_aware(other, "other_starts"), tz)
+            for other in patient_needling_starts
+        }
+        gap = policy.needling_gap_days
+        days = [day for day in days if all(abs((day - d).days) >= gap for d in other_days)]
     if not days:
         return empty
 
