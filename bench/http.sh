@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Requests/s of GET /api/v1/availability (a 7-day window) under gunicorn -w 2, measured in the
-# same run as a bare Flask "hello" app (bench/hello_app.py) under the same gunicorn settings.
-# The ratio says what share of the stack's ceiling the availability endpoint keeps; goal >= 0.4.
+# Requests/s of GET /api/v1/availability under gunicorn -w 2, measured in the same run as a bare
+# Flask "hello" app (bench/hello_app.py) under the same gunicorn settings, two ways:
 #
-#   bash bench/http.sh            (DURATION=10s, THREADS=2, CONNECTIONS=16 by default)
+#   cached single URL    one 7-day question asked again and again, answer cache on (default
+#                        AVAILABILITY_CACHE_SECONDS=10): what a clinic's website asking the same
+#                        question gets. Goal >= 0.40 x hello.
+#   uncached varied mix  14-day questions over every online service, "any practitioner" and each
+#                        practitioner, and 15 start days (240 distinct URLs, picked round-robin by
+#                        bench/varied_mix.lua), with AVAILABILITY_CACHE_SECONDS=0: what every answer
+#                        costs to compute, as a busy desk or several web processes see it.
+#                        Goal >= 0.25 x hello.
 #
-# Everything runs on 127.0.0.1 against a throwaway SQLite database in a temp dir; both servers
+#   bash bench/http.sh    (DURATION=10s ROUNDS=3 THREADS=2 CONNECTIONS=16 by default)
+#
+# Everything runs on 127.0.0.1 against a throwaway SQLite database in a temp dir; the servers
 # are stopped on exit, whatever happens.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/.venv/bin"
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 WORKERS=2
@@ -53,22 +62,26 @@ cd "$ROOT"
 }
 
 # A small clinic (3 practitioners, 2 rooms, the 4 services) and two bookings on each working day
-# of the coming week, made through the booking service so they are what a real clinic holds.
-"$BIN/python" - <<'PY'
+# of the coming four weeks, made through the booking service so they are what a real clinic
+# holds. It also writes the varied mix's URLs, one a line, for bench/varied_mix.lua.
+MIX_DAYS=15
+"$BIN/python" - "$WORK/mix.txt" "$MIX_DAYS" <<'PY'
+import sys
 from datetime import datetime, time, timedelta
 
 from clinic import create_app
-from clinic.booking.services import clinic_timezone
+from clinic.booking.services import clinic_timezone, online_services, practitioners_for
 from clinic.clock import utcnow
 from clinic.errors import SlotUnavailable
 from tests.factories import make_booking, make_clinic, patient_details
 
+mix_file, mix_days = sys.argv[1], int(sys.argv[2])
 app = create_app()
 with app.app_context():
     make_clinic(practitioners=3, rooms=2)
     tz = clinic_timezone()
     tomorrow = utcnow().astimezone(tz).date() + timedelta(days=1)
-    for offset in range(7):
+    for offset in range(28):
         day = tomorrow + timedelta(days=offset)
         for n, hour in enumerate((10, 14)):
             start = datetime.combine(day, time(hour), tzinfo=tz)
@@ -79,7 +92,24 @@ with app.app_context():
                 make_booking("microneedling", start, patient=patient)
             except SlotUnavailable:
                 pass  # Sundays: nobody works
+    paths = []
+    for service in online_services():
+        choices = [""] + [f"&practitioner={p.id}" for p in practitioners_for(service)]
+        for choice in choices:
+            for offset in range(mix_days):
+                first = tomorrow + timedelta(days=offset)
+                last = first + timedelta(days=13)
+                paths.append(
+                    f"/api/v1/availability?service={service.slug}&from={first}&to={last}{choice}"
+                )
+    with open(mix_file, "w") as out:
+        out.write("\n".join(paths) + "\n")
 PY
+MIX_URLS=$(sort -u "$WORK/mix.txt" | wc -l)
+if [ "$MIX_URLS" -lt 200 ]; then
+    echo "the varied mix holds only $MIX_URLS distinct URLs (want >= 200)" >&2
+    exit 1
+fi
 
 FROM=$(TZ=Europe/London date -d tomorrow +%F)
 TO=$(TZ=Europe/London date -d "$FROM + 6 days" +%F)
@@ -123,11 +153,18 @@ start_server() {
     return 1
 }
 
-# measure URL: requests/s from one wrk run after a short warm-up; fails on any non-2xx answer.
+# measure URL [LUA_SCRIPT PATHS_FILE]: requests/s from one wrk run after a short warm-up; fails
+# on any non-2xx answer or socket error.
 measure() {
     local url=$1 out="$WORK/wrk.txt"
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "$url" >/dev/null
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$url" >"$out"
+    local script=()
+    if [ $# -gt 1 ]; then
+        script=(-s "$2" "$url" -- "$3")
+    else
+        script=("$url")
+    fi
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s --timeout 10s "${script[@]}" >/dev/null
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s --latency "${script[@]}" >"$out"
     if grep -qE "Non-2xx|Socket errors" "$out"; then
         echo "wrk saw failures for $url:" >&2
         cat "$out" >&2
@@ -152,28 +189,47 @@ if [ "$SLOTS" -eq 0 ]; then
     exit 1
 fi
 
-echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION; gunicorn --workers $WORKERS (sync) on 127.0.0.1"
-HELLO_RPS=$(measure "http://127.0.0.1:$HELLO_PORT/hello")
-read -r HELLO_P50 HELLO_P99 <"$WORK/latency.txt"
-printf '  hello         GET /hello: %10.1f req/s (p50 %s, p99 %s)\n' \
+echo "wrk -t $THREADS -c $CONNECTIONS -d $DURATION; gunicorn --workers $WORKERS (sync) on 127.0.0.1;" \
+    "$ROUNDS rounds taking turns, best of each kept"
+# The four take turns round by round, so load from elsewhere on the machine hits them alike;
+# each keeps its best round. Prints "name rps p50 p99" per measurement to $WORK/rounds.txt.
+: >"$WORK/rounds.txt"
+for round in $(seq 1 "$ROUNDS"); do
+    for name in hello services cached mix; do
+        case $name in
+            hello) rps=$(measure "http://127.0.0.1:$HELLO_PORT/hello") ;;
+            services) rps=$(measure "http://127.0.0.1:$API_PORT/api/v1/services") ;;
+            cached) rps=$(measure "$API_URL") ;;
+            mix) rps=$(measure "http://127.0.0.1:$UNCACHED_PORT" "$ROOT/bench/varied_mix.lua" "$WORK/mix.txt") ;;
+        esac
+        read -r p50 p99 <"$WORK/latency.txt"
+        echo "$name $rps $p50 $p99" >>"$WORK/rounds.txt"
+        printf '    round %s %-9s %10.1f req/s\n' "$round" "$name" "$rps"
+    done
+done
+best() { # NAME: "rps p50 p99" of the round with the most requests/s
+    awk -v name="$1" '$1 == name && $2 > rps {rps = $2; line = $2 " " $3 " " $4} END {print line}' \
+        "$WORK/rounds.txt"
+}
+read -r HELLO_RPS HELLO_P50 HELLO_P99 <<<"$(best hello)"
+read -r SERVICES_RPS SERVICES_P50 SERVICES_P99 <<<"$(best services)"
+read -r API_RPS API_P50 API_P99 <<<"$(best cached)"
+read -r MIX_RPS MIX_P50 MIX_P99 <<<"$(best mix)"
+printf '  hello                GET /hello: %10.1f req/s (p50 %s, p99 %s)\n' \
     "$HELLO_RPS" "$HELLO_P50" "$HELLO_P99"
-# Reference only: one small query through the same stack, to split the gap between the app's
-# fixed cost per request and the slot computation itself.
-SERVICES_RPS=$(measure "http://127.0.0.1:$API_PORT/api/v1/services")
-read -r SERVICES_P50 SERVICES_P99 <"$WORK/latency.txt"
-printf '  (reference)   GET /api/v1/services: %10.1f req/s (p50 %s, p99 %s)\n' \
+# Reference only: one small query through the same stack, the app's fixed cost per request.
+printf '  (reference)          GET /api/v1/services: %10.1f req/s (p50 %s, p99 %s)\n' \
     "$SERVICES_RPS" "$SERVICES_P50" "$SERVICES_P99"
-UNCACHED_RPS=$(measure "http://127.0.0.1:$UNCACHED_PORT$AVAILABILITY_PATH")
-read -r UNCACHED_P50 UNCACHED_P99 <"$WORK/latency.txt"
-printf '  (reference)   same availability, cache off: %10.1f req/s (p50 %s, p99 %s)\n' \
-    "$UNCACHED_RPS" "$UNCACHED_P50" "$UNCACHED_P99"
-API_RPS=$(measure "$API_URL")
-read -r API_P50 API_P99 <"$WORK/latency.txt"
-printf '  availability  GET %s (%s slots, AVAILABILITY_CACHE_SECONDS=10): %10.1f req/s (p50 %s, p99 %s)\n' \
+printf '  cached single URL    GET %s (%s slots, AVAILABILITY_CACHE_SECONDS=10): %10.1f req/s (p50 %s, p99 %s)\n' \
     "$AVAILABILITY_PATH" "$SLOTS" "$API_RPS" "$API_P50" "$API_P99"
-# Exit status 1 when the goal is missed, like the other benchmarks.
-awk -v api="$API_RPS" -v hello="$HELLO_RPS" 'BEGIN {
-    ratio = api / hello
-    printf "  ratio availability/hello: %.2f (goal >= 0.4) -> %s\n", ratio, (ratio >= 0.4 ? "OK" : "MISSED")
-    exit (ratio >= 0.4 ? 0 : 1)
+printf '  uncached varied mix  %s distinct 14-day URLs (AVAILABILITY_CACHE_SECONDS=0): %10.1f req/s (p50 %s, p99 %s)\n' \
+    "$MIX_URLS" "$MIX_RPS" "$MIX_P50" "$MIX_P99"
+# Exit status 1 when a goal is missed, like the other benchmarks.
+awk -v cached="$API_RPS" -v mix="$MIX_RPS" -v hello="$HELLO_RPS" -v services="$SERVICES_RPS" 'BEGIN {
+    c = cached / hello
+    m = mix / hello
+    printf "  ratio services/hello (reference):  %.3f\n", services / hello
+    printf "  ratio cached single URL/hello:   %.3f (goal >= 0.40) -> %s\n", c, (c >= 0.40 ? "OK" : "MISSED")
+    printf "  ratio uncached varied mix/hello: %.3f (goal >= 0.25) -> %s\n", m, (m >= 0.25 ? "OK" : "MISSED")
+    exit (c >= 0.40 && m >= 0.25 ? 0 : 1)
 }'

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 
 from clinic.api import openapi, schemas
+from clinic.api.slot_json import availability_json
 from clinic.audit.context import patient_actor
 from clinic.booking import services, tokens
 from clinic.booking.models import Appointment, AppointmentStatus
@@ -91,24 +92,24 @@ def availability():
     key = ("availability", query, utcnow().replace(second=0, microsecond=0))
     body = answer_cache().get(key)
     if body is None:
-        body = current_app.json.dumps(_availability(query))
+        body = _availability(query)
         answer_cache().put(key, body)
     return current_app.response_class(body, mimetype="application/json")
 
 
-def _availability(query) -> dict:
-    service = services.service_by_slug(query.service)
-    zones = _zones(service)
-    if query.practitioner_id is not None and query.practitioner_id not in zones:
-        raise NotFound("No practitioner with that id offers this service.")
-    slots = services.find_slots(
-        service, query.first_day, query.last_day, practitioner_id=query.practitioner_id
+def _availability(query) -> str:
+    found = services.online_free_times(
+        query.service, query.first_day, query.last_day, practitioner_id=query.practitioner_id
     )
-    return {
-        "service": service.slug,
-        "time_zone": _zone_name(zones),
-        "slots": [_slot_json(slot, zones) for slot in slots],
-    }
+    if query.practitioner_id is not None and query.practitioner_id not in found.zones:
+        raise NotFound("No practitioner with that id offers this service.")
+    return availability_json(
+        found.service_slug,
+        _zone_name(found.zones),
+        found.table,
+        found.zones,
+        services.clinic_timezone(),
+    )
 
 
 @bp.post("/bookings")

@@ -7,6 +7,7 @@ clinic.errors) that the callers turn into messages and status codes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -34,10 +35,11 @@ from clinic.booking.slots import (
     PractitionerCalendar,
     RoomCalendar,
     Slot,
+    SlotTable,
     WorkingBlock,
-    bookable_slots,
     local_day_bounds,
     needling_gap_ok,
+    slot_table,
 )
 from clinic.catalog.models import (
     Location,
@@ -45,6 +47,7 @@ from clinic.catalog.models import (
     Room,
     Service,
     TimeOff,
+    WorkingHours,
     practitioner_services,
 )
 from clinic.clock import utcnow
@@ -122,10 +125,15 @@ def online_services() -> list[Service]:
 
 
 def service_by_slug(slug: str, *, online_only: bool = True) -> Service:
-    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
+    service = db.session.scalar(_service_query(), {"slug": slug})
     if service is None or (online_only and not service.bookable_online):
         raise NotFound("We do not offer that service online.", field="service")
     return service
+
+
+@functools.cache
+def _service_query():
+    return select(Service).where(Service.slug == bindparam("slug"), Service.active)
 
 
 def practitioners_for(service: Service) -> list[Practitioner]:
@@ -139,6 +147,17 @@ def practitioners_for(service: Service) -> list[Practitioner]:
     return list(db.session.scalars(query))
 
 
+@dataclass(frozen=True)
+class FreeTimes:
+    """find_slots' answer before any Slot is made, with what a caller needs to show it."""
+
+    table: SlotTable
+    # Every active practitioner offering the service (not only the one asked about), with the
+    # time zone of their location.
+    zones: dict[int, ZoneInfo]
+    service_slug: str
+
+
 def find_slots(
     service: Service,
     first_day: date,
@@ -150,99 +169,332 @@ def find_slots(
     source: str = BookingSource.ONLINE,
 ) -> list[Slot]:
     """Bookable slots for a service over local days first_day..last_day (inclusive)."""
+    return free_times(
+        service,
+        first_day,
+        last_day,
+        practitioner_id=practitioner_id,
+        patient=patient,
+        ignore_appointment_id=ignore_appointment_id,
+        source=source,
+    ).table.slots()
+
+
+def free_times(
+    service: Service,
+    first_day: date,
+    last_day: date,
+    *,
+    practitioner_id: int | None = None,
+    patient: Patient | None = None,
+    ignore_appointment_id: int | None = None,
+    source: str = BookingSource.ONLINE,
+) -> FreeTimes:
+    """find_slots in compact form, for callers that print many slots (the JSON API).
+
+    Two queries whatever the number of practitioners, locations or visits: the staff with
+    their hours and zones, then the window's busy time, time off and rooms together (a third
+    reads the patient's own sessions when a patient is given)."""
+    _check_window(first_day, last_day)
+    return _free_times(
+        _Terms.of(service),
+        _staff(service.id),
+        first_day,
+        last_day,
+        practitioner_id=practitioner_id,
+        patient=patient,
+        ignore_appointment_id=ignore_appointment_id,
+        source=source,
+    )
+
+
+def online_free_times(
+    slug: str, first_day: date, last_day: date, *, practitioner_id: int | None = None
+) -> FreeTimes:
+    """free_times for a service named by its slug, as the public API asks: the service, its
+    staff and their hours in one query, the window's calendar in a second.
+
+    Raises NotFound, as service_by_slug does, for a service not offered online."""
+    _check_window(first_day, last_day)
+    terms, staff = _service_and_staff(slug)
+    if terms is None or not terms.bookable_online:
+        raise NotFound("We do not offer that service online.", field="service")
+    return _free_times(terms, staff, first_day, last_day, practitioner_id=practitioner_id)
+
+
+def _check_window(first_day: date, last_day: date) -> None:
     if last_day < first_day:
         raise ValidationFailed({"to": ["The end date must not be before the start date."]})
     if (last_day - first_day).days + 1 > MAX_WINDOW_DAYS:
         raise ValidationFailed({"to": [f"Ask for at most {MAX_WINDOW_DAYS} days at a time."]})
-    practitioners = practitioners_for(service)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What availability needs of a service."""
+
+    id: int
+    slug: str
+    duration_minutes: int
+    buffer_after_minutes: int
+    needles: bool
+    bookable_online: bool
+
+    @classmethod
+    def of(cls, service: Service) -> _Terms:
+        return cls(
+            service.id,
+            service.slug,
+            service.duration_minutes,
+            service.buffer_after_minutes,
+            service.needles,
+            service.bookable_online,
+        )
+
+
+def _free_times(
+    service: _Terms,
+    staff: list[_StaffMember],
+    first_day: date,
+    last_day: date,
+    *,
+    practitioner_id: int | None = None,
+    patient: Patient | None = None,
+    ignore_appointment_id: int | None = None,
+    source: str = BookingSource.ONLINE,
+) -> FreeTimes:
+    zones = {member.id: member.zone for member in staff}
     if practitioner_id is not None:
-        practitioners = [p for p in practitioners if p.id == practitioner_id]
-    by_location: dict[int, list[Practitioner]] = defaultdict(list)
-    for practitioner in practitioners:
-        by_location[practitioner.location_id].append(practitioner)
+        staff = [member for member in staff if member.id == practitioner_id]
+    duration = timedelta(minutes=service.duration_minutes)
+    buffer_after = timedelta(minutes=service.buffer_after_minutes)
+    if not staff:
+        return FreeTimes(SlotTable.empty(duration, buffer_after), zones, service.slug)
+
+    by_location: dict[int, list[_StaffMember]] = defaultdict(list)
+    for member in staff:
+        by_location[member.location_id].append(member)
+    windows = {
+        location_id: Interval(
+            local_day_bounds(first_day, members[0].zone).start,
+            local_day_bounds(last_day, members[0].zone).end,
+        )
+        for location_id, members in by_location.items()
+    }
+    # One read for every location: the union of their windows (a day's bounds differ by zone
+    # only by hours); the engine drops whatever lies outside a location's own window.
+    reach = Interval(
+        min(window.start for window in windows.values()),
+        max(window.end for window in windows.values()),
+    )
+    calendar = _calendar(list(by_location), reach, ignore_appointment_id)
+    needling_starts = (
+        _needling_starts(patient, reach, ignore_appointment_id) if service.needles else ()
+    )
 
     now = utcnow()
     rules = policy(source)
-    slots: list[Slot] = []
-    for location_id, staff in by_location.items():
-        location = db.session.get(Location, location_id)
-        tz = ZoneInfo(location.timezone)
-        window = Interval(local_day_bounds(first_day, tz).start, local_day_bounds(last_day, tz).end)
-        busy_by_practitioner, busy_by_room = _busy_intervals(
-            location_id, window, ignore_appointment_id
-        )
-        personal_off, closures = _time_off(location_id, window)
-        rooms = db.session.scalars(
-            select(Room).where(Room.location_id == location_id, Room.active).order_by(Room.id)
-        ).all()
-        slots.extend(
-            bookable_slots(
+    tables = []
+    for location_id, members in by_location.items():
+        busy = calendar.busy_by_practitioner
+        tables.append(
+            slot_table(
                 now=now,
-                tz=tz,
+                tz=members[0].zone,
                 first_day=first_day,
                 last_day=last_day,
-                duration=timedelta(minutes=service.duration_minutes),
-                buffer_after=timedelta(minutes=service.buffer_after_minutes),
+                duration=duration,
+                buffer_after=buffer_after,
                 practitioners=[
-                    PractitionerCalendar(
-                        practitioner_id=p.id,
-                        working=tuple(
-                            WorkingBlock(h.weekday, h.start_time, h.end_time)
-                            for h in p.working_hours
-                        ),
-                        busy=tuple(busy_by_practitioner[p.id] + personal_off[p.id]),
-                    )
-                    for p in staff
+                    PractitionerCalendar(member.id, member.working, tuple(busy[member.id]))
+                    for member in members
                 ],
-                rooms=[RoomCalendar(r.id, tuple(busy_by_room[r.id])) for r in rooms],
-                closures=closures,
+                rooms=[
+                    RoomCalendar(room_id, tuple(calendar.busy_by_room[room_id]))
+                    for room_id in calendar.rooms_by_location[location_id]
+                ],
+                closures=calendar.closures_by_location[location_id],
                 policy=rules,
                 needling=service.needles,
-                patient_needling_starts=_needling_starts(patient, window, ignore_appointment_id),
+                patient_needling_starts=needling_starts,
             )
         )
-    slots.sort(key=lambda slot: (slot.start, slot.practitioner_id))
-    return slots
+    return FreeTimes(SlotTable.merged(tables), zones, service.slug)
 
 
-def _busy_intervals(location_id: int, window: Interval, ignore_id: int | None):
-    query = select(
+@dataclass(frozen=True)
+class _StaffMember:
+    id: int
+    location_id: int
+    zone: ZoneInfo
+    working: tuple[WorkingBlock, ...]
+
+
+def _staff(service_id: int) -> list[_StaffMember]:
+    """Active practitioners offering the service, by id, with their hours and zones: one query."""
+    rows = _read(_staff_query(), {"service_id": service_id})
+    return _staff_members(row for row in rows)
+
+
+def _service_and_staff(slug: str) -> tuple[_Terms | None, list[_StaffMember]]:
+    """The active service with this slug and its staff (as _staff), in one query."""
+    terms = None
+    rows = []
+    for row in _read(_service_and_staff_query(), {"slug": slug}):
+        if terms is None:
+            terms = _Terms(*row[:6])
+        if row[6] is not None:
+            rows.append(row[6:])
+    return terms, _staff_members(rows)
+
+
+def _staff_members(rows) -> list[_StaffMember]:
+    members: dict[int, tuple[int, str, list[WorkingBlock]]] = {}
+    for pid, location_id, zone, weekday, start, end in rows:
+        entry = members.get(pid)
+        if entry is None:
+            entry = members[pid] = (location_id, zone, [])
+        if weekday is not None:
+            entry[2].append(WorkingBlock(weekday, start, end))
+    return [
+        _StaffMember(pid, location_id, ZoneInfo(zone), tuple(blocks))
+        for pid, (location_id, zone, blocks) in members.items()
+    ]
+
+
+def _read(statement, parameters: dict):
+    """Rows of a Core statement in the session's transaction, without the ORM's handling of
+    statements (which costs more than these small reads themselves)."""
+    return db.session.connection().execute(statement, parameters)
+
+
+# The availability statements are built once: building a statement and its cache key costs
+# more than running it against a small clinic's tables.
+@functools.cache
+def _staff_query():
+    return (
+        select(
+            Practitioner.id,
+            Practitioner.location_id,
+            Location.timezone,
+            WorkingHours.weekday,
+            WorkingHours.start_time,
+            WorkingHours.end_time,
+        )
+        .join(practitioner_services, practitioner_services.c.practitioner_id == Practitioner.id)
+        .join(Location, Location.id == Practitioner.location_id)
+        .outerjoin(WorkingHours, WorkingHours.practitioner_id == Practitioner.id)
+        .where(Practitioner.active, practitioner_services.c.service_id == bindparam("service_id"))
+        .order_by(Practitioner.id, WorkingHours.id)
+    )
+
+
+@functools.cache
+def _service_and_staff_query():
+    offers = practitioner_services.c
+    return (
+        select(
+            Service.id,
+            Service.slug,
+            Service.duration_minutes,
+            Service.buffer_after_minutes,
+            Service.needles,
+            Service.bookable_online,
+            Practitioner.id,
+            Practitioner.location_id,
+            Location.timezone,
+            WorkingHours.weekday,
+            WorkingHours.start_time,
+            WorkingHours.end_time,
+        )
+        .select_from(Service)
+        .outerjoin(practitioner_services, offers.service_id == Service.id)
+        .outerjoin(Practitioner, (Practitioner.id == offers.practitioner_id) & Practitioner.active)
+        .outerjoin(Location, Location.id == Practitioner.location_id)
+        .outerjoin(WorkingHours, WorkingHours.practitioner_id == Practitioner.id)
+        .where(Service.slug == bindparam("slug"), Service.active)
+        .order_by(Practitioner.id, WorkingHours.id)
+    )
+
+
+@dataclass
+class _Calendar:
+    busy_by_practitioner: dict[int, list[Interval]]
+    busy_by_room: dict[int, list[Interval]]
+    closures_by_location: dict[int, list[Interval]]
+    rooms_by_location: dict[int, list[int]]
+
+
+_APPOINTMENT, _TIME_OFF, _ROOM = 0, 1, 2
+
+
+def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) -> _Calendar:
+    """The locations' active visits and time off around the window, and their active rooms,
+    in one query (a UNION ALL of three small selects)."""
+    calendar = _Calendar(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
+    rows = _read(
+        _calendar_query(),
+        {
+            "location_ids": location_ids,
+            "visits_from": window.start - LONGEST_BLOCK,
+            "window_start": window.start,
+            "window_end": window.end,
+            # Ids start at 1, so 0 leaves every visit in.
+            "ignore_id": ignore_id or 0,
+        },
+    )
+    busy_by_practitioner = calendar.busy_by_practitioner
+    for kind, location_id, practitioner_id, room_id, start, end in rows:
+        if kind == _APPOINTMENT:
+            interval = Interval(start, end)
+            busy_by_practitioner[practitioner_id].append(interval)
+            calendar.busy_by_room[room_id].append(interval)
+        elif kind == _TIME_OFF:
+            interval = Interval(start, end)
+            if practitioner_id is None:
+                calendar.closures_by_location[location_id].append(interval)
+            else:
+                busy_by_practitioner[practitioner_id].append(interval)
+        else:
+            calendar.rooms_by_location[location_id].append(room_id)
+    for room_ids in calendar.rooms_by_location.values():
+        room_ids.sort()  # the first free room is chosen in id order
+    return calendar
+
+
+@functools.cache
+def _calendar_query():
+    locations = bindparam("location_ids", expanding=True)
+    visits = select(
+        literal(_APPOINTMENT).label("kind"),
+        Appointment.location_id,
         Appointment.practitioner_id,
         Appointment.room_id,
         Appointment.start_at,
         Appointment.blocked_until,
     ).where(
-        Appointment.location_id == location_id,
-        Appointment.start_at >= window.start - LONGEST_BLOCK,
-        Appointment.start_at < window.end,
+        Appointment.location_id.in_(locations),
+        Appointment.start_at >= bindparam("visits_from"),
+        Appointment.start_at < bindparam("window_end"),
         Appointment.status.not_in(RELEASED_STATUSES),
+        Appointment.id != bindparam("ignore_id"),
     )
-    if ignore_id is not None:
-        query = query.where(Appointment.id != ignore_id)
-    by_practitioner: dict[int, list[Interval]] = defaultdict(list)
-    by_room: dict[int, list[Interval]] = defaultdict(list)
-    for practitioner_id, room_id, start, blocked_until in db.session.execute(query):
-        interval = Interval(start, blocked_until)
-        by_practitioner[practitioner_id].append(interval)
-        by_room[room_id].append(interval)
-    return by_practitioner, by_room
-
-
-def _time_off(location_id: int, window: Interval):
-    query = select(TimeOff).where(
-        TimeOff.location_id == location_id,
-        TimeOff.end_at > window.start,
-        TimeOff.start_at < window.end,
+    time_off = select(
+        literal(_TIME_OFF),
+        TimeOff.location_id,
+        TimeOff.practitioner_id,
+        null(),
+        TimeOff.start_at,
+        TimeOff.end_at,
+    ).where(
+        TimeOff.location_id.in_(locations),
+        TimeOff.end_at > bindparam("window_start"),
+        TimeOff.start_at < bindparam("window_end"),
     )
-    personal: dict[int, list[Interval]] = defaultdict(list)
-    closures: list[Interval] = []
-    for entry in db.session.scalars(query):
-        interval = Interval(entry.start_at, entry.end_at)
-        if entry.practitioner_id is None:
-            closures.append(interval)
-        else:
-            personal[entry.practitioner_id].append(interval)
-    return personal, closures
+    rooms = select(literal(_ROOM), Room.location_id, null(), Room.id, null(), null()).where(
+        Room.location_id.in_(locations), Room.active
+    )
+    return union_all(visits, time_off, rooms)
 
 
 def _needling_starts(patient: Patient | None, window: Interval, ignore_id: int | None):

@@ -12,10 +12,10 @@ reading falls inside it, so a block starting in a spring-forward gap begins at t
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic import localtime
@@ -26,10 +26,14 @@ __all__ = [
     "PractitionerCalendar",
     "RoomCalendar",
     "Slot",
+    "SlotTable",
     "WorkingBlock",
     "bookable_slots",
+    "from_micros",
     "local_day_bounds",
+    "micros",
     "needling_gap_ok",
+    "slot_table",
 ]
 
 
@@ -105,6 +109,99 @@ def bookable_slots(
     Each slot carries the first room, in the order ``rooms`` was given, that is free for the
     whole session including the cleanup buffer. Slots are sorted by (start, practitioner_id).
     """
+    return slot_table(
+        now=now,
+        tz=tz,
+        first_day=first_day,
+        last_day=last_day,
+        duration=duration,
+        buffer_after=buffer_after,
+        practitioners=practitioners,
+        rooms=rooms,
+        closures=closures,
+        policy=policy,
+        needling=needling,
+        patient_needling_starts=patient_needling_starts,
+    ).slots()
+
+
+@dataclass(frozen=True)
+class SlotTable:
+    """bookable_slots' answer before any Slot is made: parallel lists sorted by (start,
+    practitioner_id), instants as integer microseconds since the Unix epoch (UTC).
+
+    A caller that only prints the answer (the JSON API) reads the numbers; ``slots()`` makes
+    the objects.
+    """
+
+    starts: list[int]
+    practitioner_ids: list[int]
+    room_ids: list[int]
+    duration: int  # microseconds from start to end
+    occupied: int  # microseconds from start to blocked_until
+
+    @classmethod
+    def empty(cls, duration: timedelta, buffer_after: timedelta) -> SlotTable:
+        return cls([], [], [], duration // _MICROSECOND, (duration + buffer_after) // _MICROSECOND)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def slots(self) -> list[Slot]:
+        duration = timedelta(microseconds=self.duration)
+        occupied = timedelta(microseconds=self.occupied)
+        instants: dict[int, datetime] = {}
+        slots = []
+        for start_us, practitioner_id, room_id in zip(
+            self.starts, self.practitioner_ids, self.room_ids, strict=True
+        ):
+            start = instants.get(start_us)
+            if start is None:
+                start = instants[start_us] = from_micros(start_us)
+            slots.append(Slot(start, start + duration, start + occupied, practitioner_id, room_id))
+        return slots
+
+    @classmethod
+    def merged(cls, tables: Sequence[SlotTable]) -> SlotTable:
+        """One table from at least one with the same durations (one per location), re-sorted."""
+        if len(tables) == 1:
+            return tables[0]
+        rows = sorted(
+            row
+            for table in tables
+            for row in zip(table.starts, table.practitioner_ids, table.room_ids, strict=True)
+        )
+        return cls(
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+            tables[0].duration,
+            tables[0].occupied,
+        )
+
+
+def slot_table(
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    first_day: date,
+    last_day: date,
+    duration: timedelta,
+    buffer_after: timedelta,
+    practitioners: Sequence[PractitionerCalendar],
+    rooms: Sequence[RoomCalendar],
+    closures: Sequence[Interval] = (),
+    policy: BookingPolicy = BookingPolicy(),
+    needling: bool = False,
+    patient_needling_starts: Sequence[datetime] = (),
+) -> SlotTable:
+    """bookable_slots' answer as a SlotTable: the same rules, computed on integer intervals.
+
+    Per practitioner, the working stretches minus busy time and closures leave free segments;
+    the starts on a block's grid that fit a whole session into one of them are counted out by
+    arithmetic, not tried one by one. Each room's busy time becomes the ranges of starts it
+    refuses, and one sweep over the sorted starts gives each its first free room.
+    """
     _require_aware(now, "now")
     if last_day < first_day:
         raise ValueError("last_day is before first_day")
@@ -114,8 +211,10 @@ def bookable_slots(
         raise ValueError("buffer_after must not be negative")
     if policy.step <= timedelta(0):
         raise ValueError("policy.step must be positive")
+    empty = SlotTable.empty(duration, buffer_after)
+    occupied = empty.occupied
     if not rooms or not practitioners:
-        return []
+        return empty
 
     earliest = now + policy.min_notice
     latest = now + policy.horizon
@@ -124,61 +223,90 @@ def bookable_slots(
     first_day = max(first_day, _local_date(earliest, tz))
     last_day = min(last_day, _local_date(latest, tz))
     if last_day < first_day:
-        return []
+        return empty
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     if needling:
-        # The rule looks only at the local date of a start, so whole days pass or fail together.
-        days = [
-            day
-            for day in days
-            if needling_gap_ok(
-                local_day_bounds(day, tz).start,
-                patient_needling_starts,
-                tz,
-                policy.needling_gap_days,
-            )
-        ]
+        # The rule looks only at the local date of a start (needling_gap_ok), so whole days
+        # pass or fail together.
+        other_days = {
+            _local_date(_require_aware(other, "other_starts"), tz)
+            for other in patient_needling_starts
+        }
+        gap = policy.needling_gap_days
+        days = [day for day in days if all(abs((day - d).days) >= gap for d in other_days)]
     if not days:
-        return []
+        return empty
 
-    # Busy time far outside the window (the whole appointment history) is dropped before
-    # sorting, so the cost follows the window rather than how long the clinic has existed.
-    window = Interval(local_day_bounds(days[0], tz).start, local_day_bounds(days[-1], tz).end)
-    closed = _Timeline(closures, window)
-    room_timelines = [(room.room_id, _Timeline(room.busy, window)) for room in rooms]
-    occupied = duration + buffer_after
+    # Busy time outside the window (the whole appointment history) is dropped before sorting,
+    # so the cost follows the window rather than how long the clinic has existed. Every
+    # session lies inside the window: working blocks are made for its days only.
+    window = (
+        micros(local_day_bounds(days[0], tz).start),
+        micros(local_day_bounds(days[-1], tz).end),
+    )
+    step = policy.step // _MICROSECOND
+    first_start = micros(earliest)
+    last_start = micros(latest)
+    closed = _merged(_in_window(closures, window))
+    refused_by_room = [
+        (room.room_id, _refused_starts(_merged(_in_window(room.busy, window)), occupied))
+        for room in rooms
+    ]
+    if len(_WALL_INSTANTS) > _WALL_INSTANTS_KEPT:
+        _WALL_INSTANTS.clear()
+    wall_instants = _WALL_INSTANTS
 
-    found: dict[tuple[datetime, int], Slot] = {}
+    starts_of: dict[int, set[int]] = {}
     for calendar in practitioners:
-        busy = _Timeline(calendar.busy, window)
-        blocks = _working_intervals(calendar.working, days, tz)
+        blocks = _working_micros(calendar.working, days, tz, wall_instants)
+        busy = _in_window(calendar.busy, window)
+        if not blocks:
+            continue
         # Touching or overlapping blocks are one stretch of work, so a session may run across
         # the seam; starts still come from each block's own grid.
-        stretches = _Timeline(blocks, window)
-        for block in blocks:
-            stretch_end = stretches.end_of_stretch_containing(block.start)
-            start = block.start + _steps_until(block.start, earliest, policy.step) * policy.step
-            while start < block.end and start <= latest:
-                blocked_until = start + occupied
-                if blocked_until > stretch_end:
+        free = _without(_merged(blocks), _merged(busy + closed))
+        if not free:
+            continue
+        free_starts = [segment[0] for segment in free]
+        starts = starts_of.setdefault(calendar.practitioner_id, set())
+        for block_start, block_end in blocks:
+            low = max(block_start, first_start)
+            high = min(block_end - 1, last_start)  # a start lies inside its block
+            if low > high:
+                continue
+            index = max(bisect_right(free_starts, low) - 1, 0)
+            for free_start, free_end in free[index:]:
+                if free_start > high:
                     break
-                key = (start, calendar.practitioner_id)
-                if (
-                    key not in found
-                    and busy.is_free(start, blocked_until)
-                    and closed.is_free(start, blocked_until)
-                ):
-                    room_id = _first_free_room(room_timelines, start, blocked_until)
-                    if room_id is not None:
-                        found[key] = Slot(
-                            start=start,
-                            end=start + duration,
-                            blocked_until=blocked_until,
-                            practitioner_id=calendar.practitioner_id,
-                            room_id=room_id,
-                        )
-                start += policy.step
-    return [found[key] for key in sorted(found)]
+                first = max(low, free_start)
+                last = min(high, free_end - occupied)  # the whole session fits the segment
+                if first > last:
+                    continue
+                # The block's grid points in [first, last].
+                first = block_start - (block_start - first) // step * step
+                starts.update(range(first, last + 1, step))
+
+    every_start = sorted(set().union(*starts_of.values()))
+    room_of = _first_free_rooms(every_start, refused_by_room)
+    # One integer per (start, practitioner) pair that sorts like the pair: start * count +
+    # rank. The passes over every slot below are maps of built-ins: no Python code per slot.
+    ranked = sorted(starts_of)
+    count = len(ranked)
+    keys: list[int] = []
+    for rank, practitioner_id in enumerate(ranked):
+        roomed = starts_of[practitioner_id] & room_of.keys()
+        keys += map(rank.__add__, map(count.__mul__, roomed))
+    if not keys:
+        return empty
+    keys.sort()
+    starts = list(map(count.__rfloordiv__, keys))  # key // count
+    return SlotTable(
+        starts,
+        list(map(ranked.__getitem__, map(count.__rmod__, keys))),  # ranked[key % count]
+        list(map(room_of.__getitem__, starts)),
+        empty.duration,
+        occupied,
+    )
 
 
 def needling_gap_ok(
@@ -204,48 +332,145 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> Interval:
     return Interval(*localtime.day_bounds(day, tz))
 
 
-class _Timeline:
-    """Busy time as sorted, disjoint intervals, answering overlap questions by bisection."""
-
-    def __init__(self, intervals: Iterable[Interval], window: Interval):
-        pairs = (
-            (_require_aware(i.start, "interval start"), _require_aware(i.end, "interval end"))
-            for i in intervals
-        )
-        relevant = sorted(
-            (start, end)
-            for start, end in pairs
-            if start < end and end > window.start and start < window.end
-        )
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        for start, end in relevant:
-            # Merging touching intervals too keeps "the last interval starting at or before t"
-            # the only one that can contain t.
-            if ends and start <= ends[-1]:
-                ends[-1] = max(ends[-1], end)
-            else:
-                starts.append(start)
-                ends.append(end)
-        self._starts = starts
-        self._ends = ends
-
-    def is_free(self, start: datetime, end: datetime) -> bool:
-        """True when nothing overlaps the half-open ``[start, end)``."""
-        i = bisect_right(self._starts, start) - 1
-        if i >= 0 and self._ends[i] > start:
-            return False
-        following = i + 1
-        return following == len(self._starts) or self._starts[following] >= end
-
-    def end_of_stretch_containing(self, instant: datetime) -> datetime:
-        i = bisect_right(self._starts, instant) - 1
-        return self._ends[i]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def _working_intervals(
-    working: Iterable[WorkingBlock], days: Sequence[date], tz: ZoneInfo
-) -> list[Interval]:
+def micros(instant: datetime) -> int:
+    """An aware instant as integer microseconds since the Unix epoch."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """The aware UTC instant ``value`` microseconds after the Unix epoch."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _in_window(intervals: Iterable[Interval], window: tuple[int, int]) -> list[tuple[int, int]]:
+    """Non-empty intervals that reach into the window, as integer pairs."""
+    window_start, window_end = window
+    pairs = []
+    for interval in intervals:
+        start = micros(_require_aware(interval.start, "interval start"))
+        end = micros(_require_aware(interval.end, "interval end"))
+        if start < end and end > window_start and start < window_end:
+            pairs.append((start, end))
+    return pairs
+
+
+def _merged(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint intervals; touching ones merge too, so a gap is never empty."""
+    if len(pairs) < 2:
+        return list(pairs)
+    pairs = sorted(pairs)
+    merged = [pairs[0]]
+    for start, end in pairs:
+        last_start, last_end = merged[-1]
+        if start <= last_end:
+            if end > last_end:
+                merged[-1] = (last_start, end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _without(
+    stretches: list[tuple[int, int]], busy: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``stretches`` outside ``busy``; both sorted and disjoint."""
+    if not busy:
+        return stretches
+    free = []
+    index = 0
+    count = len(busy)
+    for start, end in stretches:
+        while index < count and busy[index][1] <= start:
+            index += 1
+        cursor = start
+        scan = index
+        while scan < count and busy[scan][0] < end:
+            busy_start, busy_end = busy[scan]
+            if busy_start > cursor:
+                free.append((cursor, busy_start))
+            if busy_end > cursor:
+                cursor = busy_end
+            if busy_end >= end:
+                break
+            scan += 1
+        if cursor < end:
+            free.append((cursor, end))
+        index = scan
+    return free
+
+
+def _refused_starts(busy: list[tuple[int, int]], occupied: int) -> list[tuple[int, int]]:
+    """Closed ranges ``[low, high]`` of starts whose ``[start, start + occupied)`` overlaps busy
+    time, sorted and disjoint."""
+    refused: list[tuple[int, int]] = []
+    for start, end in busy:
+        low, high = start - occupied + 1, end - 1
+        if refused and low <= refused[-1][1] + 1:
+            refused[-1] = (refused[-1][0], max(high, refused[-1][1]))
+        else:
+            refused.append((low, high))
+    return refused
+
+
+def _first_free_rooms(
+    starts: list[int], rooms: Sequence[tuple[int, list[tuple[int, int]]]]
+) -> dict[int, int]:
+    """For each of the ascending ``starts``, the first room (in the given order) that does not
+    refuse it; starts no room takes are left out.
+
+    Works on ranges of positions in ``starts``: the starts still without a room, less those
+    the next room refuses, go to that room.
+    """
+    chosen: list[int | None] = [None] * len(starts)
+    waiting = [(0, len(starts))] if starts else []
+    for room_id, refused in rooms:
+        if not waiting:
+            break
+        refused_positions = []
+        for low, high in refused:
+            first, last = bisect_left(starts, low), bisect_right(starts, high)
+            if first < last:
+                if refused_positions and refused_positions[-1][1] == first:
+                    refused_positions[-1] = (refused_positions[-1][0], last)
+                else:
+                    refused_positions.append((first, last))
+        for first, last in _without(waiting, refused_positions):
+            chosen[first:last] = [room_id] * (last - first)
+        waiting = _within(waiting, refused_positions)
+    pairs = zip(starts, chosen, strict=True)
+    return {start: room_id for start, room_id in pairs if room_id is not None}
+
+
+def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two lists of sorted, disjoint half-open ranges."""
+    both = []
+    i = j = 0
+    while i < len(ranges) and j < len(others):
+        low = max(ranges[i][0], others[j][0])
+        high = min(ranges[i][1], others[j][1])
+        if low < high:
+            both.append((low, high))
+        if ranges[i][1] < others[j][1]:
+            i += 1
+        else:
+            j += 1
+    return both
+
+
+def _working_micros(
+    working: Iterable[WorkingBlock],
+    days: Sequence[date],
+    tz: ZoneInfo,
+    instants: dict[tuple[ZoneInfo, date, time], int],
+) -> list[tuple[int, int]]:
+    """Each working block on each of ``days`` as an integer interval, in day order.
+
+    ``instants`` remembers wall times already placed.
+    """
     by_weekday: dict[int, list[WorkingBlock]] = {}
     for block in working:
         _check_block(block)
@@ -254,12 +479,26 @@ def _working_intervals(
     for day in days:
         for block in by_weekday.get(day.weekday(), ()):
             end_day = day + timedelta(days=1) if block.end == time(0) else day
-            # The one rule of clinic.localtime: a bound the clocks skip moves forward by the gap.
-            start = localtime.to_utc(day, block.start, tz)
-            end = localtime.to_utc(end_day, block.end, tz)
+            start = _wall_instant(day, block.start, tz, instants)
+            end = _wall_instant(end_day, block.end, tz, instants)
             if start < end:
-                intervals.append(Interval(start, end))
+                intervals.append((start, end))
     return intervals
+
+
+def _wall_instant(day: date, wall: time, tz: ZoneInfo, instants: dict) -> int:
+    key = (tz, day, wall)
+    instant = instants.get(key)
+    if instant is None:
+        # The one rule of clinic.localtime: a bound the clocks skip moves forward by the gap.
+        instant = instants[key] = micros(localtime.to_utc(day, wall, tz))
+    return instant
+
+
+# Where wall times fall, for every request of this process: the answer never changes, and the
+# same few hours are asked about again and again. Emptied when it grows past the bound.
+_WALL_INSTANTS: dict[tuple[ZoneInfo, date, time], int] = {}
+_WALL_INSTANTS_KEPT = 50_000
 
 
 def _check_block(block: WorkingBlock) -> None:
@@ -269,22 +508,6 @@ def _check_block(block: WorkingBlock) -> None:
         raise ValueError("working hours are local wall-clock times and must be naive")
     if block.end != time(0) and block.end <= block.start:
         raise ValueError(f"working block ends before it starts: {block}")
-
-
-def _first_free_room(
-    rooms: Sequence[tuple[int, _Timeline]], start: datetime, end: datetime
-) -> int | None:
-    for room_id, timeline in rooms:
-        if timeline.is_free(start, end):
-            return room_id
-    return None
-
-
-def _steps_until(origin: datetime, target: datetime, step: timedelta) -> int:
-    """The smallest k >= 0 with origin + k * step >= target."""
-    if target <= origin:
-        return 0
-    return -((origin - target) // step)
 
 
 def _local_date(instant: datetime, tz: ZoneInfo) -> date:
