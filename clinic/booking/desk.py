@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import phonenumbers
 from flask import current_app
 from sqlalchemy import select
 
@@ -103,18 +102,6 @@ def patient_on_record(patient_id: int) -> Patient:
 def texts_held_back(appointment: Appointment) -> bool:
     """The patient wants texts but their number said STOP: nothing goes until START."""
     return identity.texts_held_back(appointment.patient)
-
-
-def national_phone(e164: str) -> str:
-    """A stored number as people at the clinic write it (07700 900123 in the UK)."""
-    region = current_app.config["DEFAULT_PHONE_REGION"]
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    if number.country_code != phonenumbers.country_code_for_region(region):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def desk_services() -> list[Service]:

@@ -76,7 +76,6 @@ def _render(page, form, chosen, status: int, problems=()):
         form=form,
         problems=list(problems),
         carry=_carry(chosen),
-        national=desk.national_phone,
     ), status
 
 
