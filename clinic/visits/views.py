@@ -25,7 +25,6 @@ from clinic.visits.forms import (
     rescreen_form,
 )
 from clinic.visits.lifecycle import Event
-from clinic.web.errors import wants_json
 
 # Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("visits", __name__)
@@ -226,6 +225,12 @@ def move(appointment_id: int):
         )
     flash("Visit moved; its planned texts follow the new time.", "success")
     return _back(appointment_id)
+
+
+def wants_json() -> bool:
+    """A calendar drop asks for JSON; a form sent by the browser asks for a page."""
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "application/json"
 
 
 def _move_start(form: MoveForm, appointment_id: int):
