@@ -85,6 +85,11 @@
       credentials: "same-origin",
     })
       .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("application/json") === -1) {
+          // An expired sign-in or form: the page itself says what to do.
+          return { status: response.status, answer: { ok: false, message: "The visit could not be moved (" + response.status + "). Reload the page and try again." } };
+        }
         return response.json().then(function (answer) {
           return { status: response.status, answer: answer };
         });
