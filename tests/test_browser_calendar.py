@@ -139,3 +139,22 @@ def test_the_visit_pages_form_moves_a_visit_without_javascript(browser, app, ser
     page.goto(f"{base}/desk?day=2026-03-04")
     expect(page.locator("a.visit")).to_contain_text("11:15–11:35")
     assert len(moves()) == 1
+
+
+@pytest.mark.parametrize("width", [375, 768])
+def test_on_a_phone_or_tablet_the_calendar_scrolls_in_its_box_not_the_page(
+    browser, app, serve, clinic, width
+):
+    base = serve(app)
+    page = browser.new_context(
+        java_script_enabled=False, viewport={"width": width, "height": 800}
+    ).new_page()
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("desk@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/desk?day=2026-03-03&by=room")
+    expect(page.locator("a.visit")).to_contain_text("Alex Morgan")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = page.locator(".calendar-scroll")
+    assert box.evaluate("element => element.scrollWidth > element.clientWidth") is (width == 375)
