@@ -3,6 +3,7 @@ reason; through the lifecycle, with the planned texts and the audit log followin
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -278,3 +279,53 @@ def test_cancelling_twice_says_it_is_already_cancelled(desk):
     response = cancel(desk, appointment, "Again")
     assert response.status_code == 409
     assert "already cancelled" in response.get_data(as_text=True)
+
+
+def test_two_desks_moving_two_visits_into_one_time_get_one_move_each_database(any_app):
+    with any_app.app_context():
+        make_clinic(practitioners=1)
+        first = make_booking("consultation", CONSULTATION)
+        second = make_booking(
+            "consultation",
+            CONSULTATION.replace(hour=13),
+            patient=patient_details(full_name="Second Person", phone="+447911123001"),
+        )
+        clients = []
+        for n, visit in enumerate((first, second)):
+            make_staff(email=f"desk{n}@example.com")
+            client = any_app.test_client()
+            sign_in(client, email=f"desk{n}@example.com")
+            clients.append((client, visit, csrf_token(client, f"/desk/visits/{visit.id}")))
+        barrier = threading.Barrier(2)
+        statuses = []
+
+        def race(client, path, body):
+            with any_app.app_context():
+                barrier.wait()
+                statuses.append(client.post(path, data=body).status_code)
+
+        entries = [
+            (
+                client,
+                f"/desk/visits/{visit.id}/move",
+                {
+                    "date": "2026-03-04",
+                    "time": "15:00",
+                    "practitioner": str(visit.practitioner_id),
+                    "room": "",
+                    "csrf_token": token,
+                },
+            )
+            for client, visit, token in clients
+        ]
+        threads = [threading.Thread(target=race, args=entry) for entry in entries]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(statuses) == [303, 409]
+        db.session.rollback()
+        at_three = db.session.scalars(
+            select(Appointment).where(Appointment.start_at == CONSULTATION.replace(hour=15))
+        ).all()
+        assert len(at_three) == 1

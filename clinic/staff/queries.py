@@ -1,4 +1,4 @@
-"""What the desk sees on a day: the day's appointments and the bookings still awaiting review.
+"""The bookings still awaiting review that the desk must chase (shown above the calendar).
 
 Kept apart from the sign-in services, which every staff page needs: sign-in must not depend on
 booking, or every package that guards a page with a staff role would too.
