@@ -74,6 +74,7 @@ bench: install-dev
 	$(BIN)/python bench/triage.py
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/booking_race.py
+	$(BIN)/python bench/desk.py
 	bash bench/http.sh
 
 clean:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from flask import url_for
 
+from clinic.calendar import views as calendar_views
 from clinic.courses.services import CourseRequest, book_course
-from clinic.staff import views as staff_views
 from clinic.staff.forms import MAX_RECORD_ID
 from tests.factories import make_booking, make_clinic
 from tests.helpers import csrf_token, make_staff, sign_in
@@ -284,7 +284,7 @@ def test_a_crash_on_a_staff_page_is_a_private_staff_500(admin, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("the desk page failed to render")
 
-    monkeypatch.setattr(staff_views, "render_template", broken)
+    monkeypatch.setattr(calendar_views, "render_template", broken)
     response = admin.get("/desk")
     assert response.status_code == 500
     assert_private(response, "/desk crash")

@@ -792,6 +792,7 @@ def reschedule(
     new_start: datetime,
     *,
     practitioner_id: int | None = None,
+    room_id: int | None = None,
     by_patient: bool = True,
     by: Actor | None = None,
 ) -> Appointment:
@@ -804,7 +805,14 @@ def reschedule(
     new_start = require_aware(new_start)
     check_start_window(appointment.service, new_start, source)
     with conflicts_mean_taken(), write_transaction("booking"):
-        move(appointment, new_start, practitioner_id=practitioner_id, source=source, by=by)
+        move(
+            appointment,
+            new_start,
+            practitioner_id=practitioner_id,
+            room_id=room_id,
+            source=source,
+            by=by,
+        )
     return appointment
 
 
@@ -813,10 +821,14 @@ def move(
     new_start: datetime,
     *,
     practitioner_id: int | None = None,
+    room_id: int | None = None,
     source: str = BookingSource.DESK,
     by: Actor | None = None,
 ) -> Appointment:
-    """Move a visit inside the caller's write transaction, keeping its practitioner if free."""
+    """Move a visit inside the caller's write transaction, keeping its practitioner if free.
+
+    ``room_id`` asks for that room (refused when it is taken then); without it the visit keeps
+    its room when that is free at the new time, and otherwise takes the first free one."""
     db.session.refresh(appointment)
     by = by or default_actor(source)
     changes.check(appointment, Event.MOVE, by)
@@ -829,6 +841,7 @@ def move(
         prefer=practitioner_id or appointment.practitioner_id,
         source=source,
     )
+    chosen_room = _room_for(slot, appointment, room_id)
     changes.apply(
         appointment,
         Event.MOVE,
@@ -838,14 +851,44 @@ def move(
             "end_at": slot.end,
             "blocked_until": slot.blocked_until,
             "practitioner_id": slot.practitioner_id,
-            "room_id": slot.room_id,
+            "room_id": chosen_room,
             "location_id": db.session.get(Practitioner, slot.practitioner_id).location_id,
         },
     )
     db.session.flush()
-    # The relationship still points at the old practitioner until it is read again.
-    db.session.refresh(appointment, ["practitioner"])
+    # The relationships still point at the old practitioner and room until read again.
+    db.session.refresh(appointment, ["practitioner", "room"])
     return appointment
+
+
+def _room_for(slot: Slot, appointment: Appointment, room_id: int | None) -> int:
+    """The room a moved visit goes to: the one asked for, else its own, else the slot's."""
+    location_id = db.session.get(Practitioner, slot.practitioner_id).location_id
+    if room_id is not None:
+        room = db.session.get(Room, room_id)
+        if room is None or not room.active or room.location_id != location_id:
+            raise ValidationFailed({"room": ["Choose a room at the practitioner's location."]})
+        if not _room_free(room_id, slot, appointment.id):
+            raise SlotUnavailable("That room is taken at that time.")
+        return room_id
+    own = appointment.room_id
+    if own != slot.room_id:
+        room = db.session.get(Room, own)
+        usable = room is not None and room.active and room.location_id == location_id
+        if usable and _room_free(own, slot, appointment.id):
+            return own
+    return slot.room_id
+
+
+def _room_free(room_id: int, slot: Slot, ignore_id: int) -> bool:
+    clash = select(Appointment.id).where(
+        Appointment.room_id == room_id,
+        Appointment.id != ignore_id,
+        Appointment.status.not_in(RELEASED_STATUSES),
+        Appointment.start_at < slot.blocked_until,
+        Appointment.blocked_until > slot.start,
+    )
+    return db.session.scalar(clash.limit(1)) is None
 
 
 def cancel(

@@ -42,11 +42,12 @@ def staff_area() -> Blueprint:
     from clinic.booking.desk_views import bp as desk_booking_bp
     from clinic.booking.staff_views import bp as duplicates_bp
     from clinic.booking.staff_views import consent_bp as patient_texts_bp
+    from clinic.calendar.views import bp as desk_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.patient_record.views import bp as patients_bp
     from clinic.screening.views import bp as review_bp
     from clinic.sms.staff_views import bp as texts_bp
-    from clinic.staff.views import account_bp, desk_bp
+    from clinic.staff.views import account_bp
     from clinic.visits.views import bp as visits_bp
 
     parent = Blueprint(NAME, __name__)

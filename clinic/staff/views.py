@@ -1,13 +1,9 @@
-"""Staff pages: sign in, sign out and the desk's day list with its review warnings."""
+"""Staff pages: sign in and sign out. The desk's calendar lives in clinic/calendar."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
-
 from flask import (
     Blueprint,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -17,18 +13,14 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
-from clinic.booking.services import clinic_timezone
-from clinic.clock import utcnow
 from clinic.extensions import limiter, login_manager
-from clinic.staff import attempts, auth, queries, services
-from clinic.staff.auth import any_staff_member, public_page, safe_next
+from clinic.staff import attempts, auth, services
+from clinic.staff.auth import public_page, safe_next
 from clinic.staff.forms import LoginForm
-from clinic.staff.models import Role
 
-# Both nest in the staff area (clinic/staff/area.py), which checks who is signed in.
+# Nested in the staff area (clinic/staff/area.py), which checks who is signed in.
 account_bp = Blueprint("account", __name__)
 account_bp.record_once(lambda _state: auth.init(login_manager))
-desk_bp = Blueprint("desk", __name__)
 
 # The same words for an unknown email, a wrong password and a locked account: the page never
 # tells an outsider which addresses have accounts.
@@ -39,9 +31,6 @@ LOGIN_FAILED = (
 TOO_MANY_ATTEMPTS = (
     "Too many sign-in attempts from your address. Please wait a minute and try again."
 )
-_DAY_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Far enough either way for any real diary, and clear of date arithmetic overflowing.
-_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def _login_limit() -> str:
@@ -87,36 +76,3 @@ def logout():
     for key in (auth.SIGNED_IN_AT, auth.SEEN_AT):
         session.pop(key, None)
     return redirect(url_for(".login"))
-
-
-@desk_bp.get("/desk")
-@any_staff_member
-def index():
-    today = utcnow().astimezone(clinic_timezone()).date()
-    day = _requested_day(request.args.get("day"), today)
-    unreviewed = queries.unreviewed_soon()
-    return render_template(
-        "staff/desk.html",
-        day=day,
-        today=today,
-        previous_day=day - timedelta(days=1),
-        next_day=day + timedelta(days=1),
-        appointments=queries.appointments_on(day),
-        unreviewed=unreviewed,
-        unreviewed_ids={appointment.id for appointment in unreviewed},
-        can_review=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
-    )
-
-
-def _requested_day(raw: str | None, today: date) -> date:
-    if raw is None or raw == "":
-        return today
-    try:
-        if not _DAY_SHAPE.match(raw):
-            raise ValueError(raw)
-        day = date.fromisoformat(raw)
-    except ValueError:
-        abort(400, description="Give the day as YYYY-MM-DD, for example 2026-03-02.")
-    if not _FIRST_DAY <= day <= _LAST_DAY:
-        abort(400, description="That day is outside the diary.")
-    return day

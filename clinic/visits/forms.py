@@ -7,12 +7,15 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
@@ -27,6 +30,11 @@ CHANGES_QUESTION = "Has anything changed in your health since your last visit?"
 
 def _collapse(value):
     return " ".join(value.split()) if value else value
+
+
+def _room_choice(value) -> int:
+    """A room id; "any free room" is 0."""
+    return int(value) if value not in (None, "") else 0
 
 
 def attach_errors(form: FlaskForm, errors: dict[str, list[str]], names: dict[str, str]) -> list:
@@ -218,3 +226,34 @@ class SessionForm(FlaskForm):
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> list[str]:
         return attach_errors(self, errors, {})
+
+
+class MoveForm(FlaskForm):
+    """Another date, time, practitioner or room for a visit; the booking rules decide."""
+
+    date = DateField("Date", validators=[InputRequired("Enter the new date.")])
+    time = TimeField("Time", validators=[InputRequired("Enter the new time, like 14:30.")])
+    practitioner = SelectField("Practitioner", coerce=int, validate_choice=True)
+    room = SelectField(
+        "Room",
+        coerce=_room_choice,
+        description="Any free room lets the clinic choose.",
+        validate_choice=True,
+    )
+
+    def with_choices(self, choices) -> MoveForm:
+        self.practitioner.choices = [(p.id, p.name) for p in choices.practitioners]
+        self.room.choices = [(0, "Any free room"), *((r.id, r.name) for r in choices.rooms)]
+        return self
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for cancelling",
+        filters=[_collapse],
+        validators=[
+            DataRequired("Say why the visit is cancelled."),
+            Length(max=300, message="Keep the reason to 300 characters or fewer."),
+        ],
+        description="Kept in the audit log; the patient does not see it.",
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from clinic.actors import ActorKind
 from clinic.booking.models import Appointment
+from clinic.catalog.models import Practitioner, Room
 from clinic.consent import services as consent_services
 from clinic.consent import texts as consent_texts
 from clinic.consent.models import ConsentForm, SignedConsent
@@ -191,5 +192,31 @@ def sheet_page(appointment_id: int) -> SheetPage:
         sheet=aftercare_sheet_for(appointment),
         session_record=db.session.scalar(
             select(SessionRecord).where(SessionRecord.appointment_id == appointment.id)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MoveChoices:
+    practitioners: list[Practitioner]
+    rooms: list[Room]
+
+
+def move_choices(appointment_id: int) -> MoveChoices:
+    """Who and where a visit can move to: the active practitioners and rooms of its location."""
+    appointment = visit_services.get_appointment(appointment_id)
+    location_id = appointment.location_id
+    return MoveChoices(
+        practitioners=list(
+            db.session.scalars(
+                select(Practitioner)
+                .where(Practitioner.location_id == location_id, Practitioner.active)
+                .order_by(Practitioner.id)
+            )
+        ),
+        rooms=list(
+            db.session.scalars(
+                select(Room).where(Room.location_id == location_id, Room.active).order_by(Room.id)
+            )
         ),
     )

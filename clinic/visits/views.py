@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.actors import ActorKind
 from clinic.audit.context import staff_actor as _by
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, SlotUnavailable, ValidationFailed, VisitBlocked
+from clinic.localtime import exists, to_utc
 from clinic.staff.auth import any_staff_member, roles_required
 from clinic.staff.forms import ButtonForm
 from clinic.staff.models import Role
-from clinic.visits import desk, queries
+from clinic.visits import changes, desk, queries
 from clinic.visits import services as visit_services
 from clinic.visits.forms import (
+    CancelForm,
     CheckInForm,
     DeskConsentForm,
+    MoveForm,
     SessionForm,
+    attach_errors,
     rescreen_form,
 )
+from clinic.visits.lifecycle import Event
 
 # Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("visits", __name__)
@@ -186,6 +192,82 @@ def undo_no_show(appointment_id: int):
     return _back(appointment_id)
 
 
+@bp.post("/<int:appointment_id>/move")
+@any_staff_member
+def move(appointment_id: int):
+    """Another time, practitioner or room: from the visit page's form, or a calendar drop
+    (which asks for JSON and gets the outcome as JSON)."""
+    form = MoveForm().with_choices(queries.move_choices(appointment_id))
+    start = _move_start(form, appointment_id) if form.validate_on_submit() else None
+    if start is None:
+        return _move_refused(appointment_id, form, 422)
+    try:
+        moved = desk.move_visit(
+            appointment_id,
+            start,
+            practitioner_id=form.practitioner.data,
+            room_id=form.room.data or None,
+            by=_by(),
+        )
+    except ValidationFailed as exc:
+        attach_errors(form, exc.errors, {"start": "time"})
+        return _move_refused(appointment_id, form, 422, exc.message)
+    except (SlotUnavailable, ChangeNotAllowed) as exc:
+        return _move_refused(appointment_id, form, 409, exc.message)
+    if wants_json():
+        return jsonify(
+            ok=True,
+            id=moved.id,
+            start=moved.start_at.isoformat(),
+            end=moved.end_at.isoformat(),
+            practitioner=moved.practitioner_id,
+            room=moved.room_id,
+        )
+    flash("Visit moved; its planned texts follow the new time.", "success")
+    return _back(appointment_id)
+
+
+def wants_json() -> bool:
+    """A calendar drop asks for JSON; a form sent by the browser asks for a page."""
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "application/json"
+
+
+def _move_start(form: MoveForm, appointment_id: int):
+    """The instant the form's date and time name at the visit's location, or None (with a
+    field message) for a wall time the clocks skip that day."""
+    tz = visit_services.get_appointment(appointment_id).timezone
+    if not exists(form.date.data, form.time.data, tz):
+        form.time.errors = [*form.time.errors, "The clocks skip that time that day."]
+        return None
+    return to_utc(form.date.data, form.time.data, tz)
+
+
+def _move_refused(appointment_id: int, form: MoveForm, status: int, message: str = ""):
+    if wants_json():
+        errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
+        text = message or next(iter(m for ms in errors.values() for m in ms), "Check the form.")
+        return jsonify(ok=False, status=status, message=text, errors=errors), status
+    return _visit_page(appointment_id, status=status, move_form=form, problem=message or None)
+
+
+@bp.post("/<int:appointment_id>/cancel")
+@any_staff_member
+def cancel(appointment_id: int):
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _visit_page(appointment_id, status=422, cancel_form=form)
+    try:
+        desk.cancel_visit(appointment_id, form.reason.data, by=_by())
+    except ValidationFailed as exc:
+        attach_errors(form, exc.errors, {})
+        return _visit_page(appointment_id, status=422, cancel_form=form)
+    except ChangeNotAllowed as exc:
+        return _visit_page(appointment_id, status=409, cancel_form=form, problem=exc.message)
+    flash("Visit cancelled; its planned texts are stopped.", "success")
+    return _back(appointment_id)
+
+
 @bp.get("/consents/<int:signed_id>")
 @any_staff_member
 def consent_record(signed_id: int):
@@ -208,6 +290,14 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
             add_ons=[name for name in service.ingredients if name != "numbing"],
         ),
     }
+    blank["move_form"] = lambda: MoveForm(
+        formdata=None,
+        date=visit.day,
+        time=visit.appointment.start_at.astimezone(visit.appointment.timezone).time(),
+        practitioner=visit.appointment.practitioner_id,
+        room=visit.appointment.room_id,
+    ).with_choices(queries.move_choices(appointment_id))
+    blank["cancel_form"] = lambda: CancelForm(formdata=None)
     for name, make in blank.items():
         forms.setdefault(name, make())
     forms.setdefault("refused", None)
@@ -217,6 +307,7 @@ def _visit_page(appointment_id: int, *, status: int = 200, problem=None, problem
         problems=[*([problem] if problem else []), *problems],
         can_record=can_record,
         actions=queries.actions(visit.appointment, current_user.role),
+        can_change=changes.permitted(visit.appointment, Event.MOVE, ActorKind.DESK),
         depth_range=visit_services.depth_range(),
         now=utcnow(),
         **forms,
