@@ -52,7 +52,8 @@ def source_words(source: str) -> str:
     try:
         return SOURCE_WORDS[BookingSource(source)]
     except ValueError:
-        return str(source).replace("_", " ").capitalize()
+        # A screening answered through the JSON API records "api".
+        return "API" if source == "api" else str(source).replace("_", " ").capitalize()
 
 
 class Appointment(db.Model):
