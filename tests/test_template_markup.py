@@ -13,8 +13,9 @@ HTML_TEMPLATES = sorted(TEMPLATES.rglob("*.html"))
 
 FAULTS = {
     # WTForms renders id="csrf_token": two forms on one page repeat the id.
+    # (The bare token, ``csrf_token()``, may feed a script's data attribute.)
     "a CSRF field with an id (use csrf_field())": re.compile(
-        r"csrf_token\s*(\(\s*\))?\s*}}|hidden_tag\(\)"
+        r"\.csrf_token\s*(\(\s*\))?\s*}}|hidden_tag\(\)"
     ),
     "a raw CSRF input (use csrf_field())": re.compile(r'name="csrf_token"'),
     # A list, div, span or paragraph without a role of its own is not named.

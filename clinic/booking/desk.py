@@ -265,6 +265,8 @@ def booking_page(
         chosen = None
     page.practitioner = chosen
     tz = services.clinic_timezone()
+    if start is not None and day is not None and start.astimezone(tz).date() != day:
+        start = None  # another day was asked for since the time was chosen
     page.day = start.astimezone(tz).date() if start is not None else (day or page.first_day)
     if not page.first_day <= page.day <= page.last_day:
         page.notices.append(
