@@ -42,6 +42,7 @@ def staff_area() -> Blueprint:
     from clinic.booking.staff_views import bp as duplicates_bp
     from clinic.booking.staff_views import consent_bp as patient_texts_bp
     from clinic.courses.views import bp as courses_bp
+    from clinic.reports.views import bp as reports_bp
     from clinic.screening.views import bp as review_bp
     from clinic.sms.staff_views import bp as texts_bp
     from clinic.staff.views import account_bp, desk_bp
@@ -64,6 +65,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
     parent.register_blueprint(duplicates_bp, url_prefix="/desk/patients/duplicates")
     parent.register_blueprint(patient_texts_bp, url_prefix="/desk/patients")
+    parent.register_blueprint(reports_bp, url_prefix="/desk/reports")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
