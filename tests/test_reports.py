@@ -26,7 +26,7 @@ from sqlalchemy import event, select
 
 from clinic.booking.models import Appointment
 from clinic.booking.services import cancel
-from clinic.catalog.models import Practitioner, Service, WorkingHours
+from clinic.catalog.models import Location, Practitioner, Service, WorkingHours
 from clinic.courses.models import Course
 from clinic.courses.services import CourseRequest, book_course, sessions
 from clinic.extensions import db
@@ -734,6 +734,31 @@ def test_an_unknown_location_is_not_found(app):
     client = signed_in_client(app)
     assert client.get(REPORT + "?location=999").status_code == 404
     assert client.get(SHEET + "?location=999").status_code == 404
+
+
+def test_each_location_reports_its_own_visits_in_its_own_time_zone(app, clock):
+    make_clinic()
+    make_booking("consultation", utc(3, 3, 10), patient=person(1))
+    other = Location(name="Harbour Clinic", phone="+1 212 555 0100", timezone="America/New_York")
+    db.session.add(other)
+    db.session.commit()
+    client = signed_in_client(app)
+
+    def visits_in(query):
+        html = client.get(REPORT + query).get_data(as_text=True)
+        return page_figures(html)[("Cancellations", "Visits starting in the period")][0], html
+
+    count, html = visits_in("?from=2026-03-03&to=2026-03-03")
+    assert count == "1"
+    assert "Harbour Clinic" in html  # offered in the location list
+    count, html = visits_in(f"?from=2026-03-03&to=2026-03-03&location={other.id}")
+    assert count == "0"
+    assert "America/New_York" in html
+    # The default period ends on the location's own today: still 1 March in New York.
+    clock.set(utc(3, 2, 3))
+    assert 'name="to" value="2026-03-01"' in client.get(REPORT + f"?location={other.id}").get_data(
+        as_text=True
+    )
 
 
 def test_a_period_of_exactly_366_days_is_accepted(app):
