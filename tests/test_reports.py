@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +32,7 @@ from clinic.courses.models import Course
 from clinic.courses.services import CourseRequest, book_course, sessions
 from clinic.extensions import db
 from clinic.reports import charts, figures
+from clinic.screening import questions
 from clinic.screening import services as screening_services
 from clinic.screening.models import Screening
 from clinic.sms.models import OutboundText, StaffAlert
@@ -307,7 +309,7 @@ def march_visits() -> list[Appointment]:
     return [a for a in db.session.scalars(select(Appointment)) if in_march(a.start_at)]
 
 
-def working_minutes(practitioner_hours, day: date, start: time, end: time) -> float:
+def working_minutes(day: date, start: time, end: time) -> float:
     opens = datetime.combine(day, start, tzinfo=LONDON).astimezone(UTC)
     closes = datetime.combine(day, end, tzinfo=LONDON).astimezone(UTC)
     return (closes - opens).total_seconds() / 60
@@ -316,8 +318,8 @@ def working_minutes(practitioner_hours, day: date, start: time, end: time) -> fl
 def expected_working(month: Month) -> dict[str, int]:
     """Minutes each practitioner works in March, and when either does (the rooms' time)."""
     days = [MARCH[0] + timedelta(days=n) for n in range(31)]
-    weekday_hours = {d: working_minutes(None, d, time(9), time(17)) for d in days}
-    sunday_hours = {d: working_minutes(None, d, time(0, 30), time(3, 30)) for d in days}
+    weekday_hours = {d: working_minutes(d, time(9), time(17)) for d in days}
+    sunday_hours = {d: working_minutes(d, time(0, 30), time(3, 30)) for d in days}
     assert sunday_hours[date(2026, 3, 29)] == 120  # the hour the clocks skip is not worked
     assert sunday_hours[date(2026, 3, 22)] == 180
     closure = 5 * 60  # 11 March, 12:00-17:00 GMT, inside both practitioners' hours
@@ -861,16 +863,17 @@ def test_the_day_sheet_lists_each_practitioners_visits_in_time_order_with_flags(
     statuses = {r[1]: r[5] for group in rows.values() for r in group}
     assert statuses["Patient 5"] == "Cancelled"
     assert "Patient 6" not in html  # another day
-    # No health answers: neither the question keys nor their wording.
-    assert "anticoagulant" not in html.lower() and "blood thinn" not in html.lower()
+    assert re.findall(r'data-appointment="(\d+)"', html) == [
+        str(a.id) for a in (early, late, held, unsigned, gone)
+    ]
+    # No health answers: neither the question's key nor its wording.
+    assert "anticoagulant" not in html
+    assert questions.current().question("anticoagulant").text not in html
     assert "reports.css" in html
-    assert late.id and held.id and unsigned.id
 
 
 def test_the_day_sheet_prints_without_navigation():
-    css = (
-        __import__("pathlib").Path(__file__).resolve().parent.parent / "static/css/reports.css"
-    ).read_text()
+    css = (Path(__file__).resolve().parent.parent / "static/css/reports.css").read_text()
     print_rules = css[css.index("@media print") :]
     assert ".no-print" in print_rules and ".site-header" in print_rules
 
