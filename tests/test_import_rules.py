@@ -9,9 +9,9 @@ walking the tree, so a new module is covered without editing this file):
 - Rule modules hold pure domain rules over plain values and an explicit ``now``. A module is a
   rule module when its file is named rules.py, plan.py, slots.py, gate.py, lifecycle.py,
   localtime.py, keywords.py, triage.py, triage_vocabulary.py, gsm.py, kinds.py, actors.py, names.py,
-  hours.py, sheet.py or grid.py. It imports neither Flask nor the database (flask, flask_*,
-  sqlalchemy, clinic.extensions, clinic.database, any *.models), directly or through the clinic
-  modules it imports.
+  hours.py, sheet.py, grid.py, day_sheet.py, figures.py or charts.py. It imports neither Flask nor
+  the database (flask, flask_*, sqlalchemy, clinic.extensions, clinic.database, any *.models),
+  directly or through the clinic modules it imports.
 - Views are modules named views.py or *_views.py, or any module inside a views/ package. They
   never touch the database session: no ``db.session``, no import of ``db`` from
   clinic.extensions, no ``write_transaction``. That work belongs in a service or queries module.
@@ -51,6 +51,9 @@ RULE_MODULE_NAMES = frozenset(
         "sheet",
         "names",
         "grid",
+        "day_sheet",
+        "figures",
+        "charts",
     }
 )
 DATABASE_MODULES = ("clinic.extensions", "clinic.database")

@@ -133,6 +133,9 @@ PAGES = [
     Page("new adverse event", "/desk/adverse-events/new?appointment={completed}"),
     Page("edit adverse event", "/desk/adverse-events/{event}/edit", role="practitioner"),
     Page("audit log", "/admin/audit"),
+    Page("reports", "/desk/reports?from=2026-02-01&to=2026-03-02", role="practitioner"),
+    Page("reports, an empty period", "/desk/reports?from=2025-01-01&to=2025-01-31"),
+    Page("day sheet", "/desk/reports/day-sheet?day=2026-03-02", role="desk"),
     Page("staff page not found", "/desk/visits/999999", role="desk", status=404),
     Page("staff page refused", "/admin/audit", role="desk", status=403),
 ]

@@ -45,6 +45,7 @@ def staff_area() -> Blueprint:
     from clinic.calendar.views import bp as desk_bp
     from clinic.courses.views import bp as courses_bp
     from clinic.patient_record.views import bp as patients_bp
+    from clinic.reports.views import bp as reports_bp
     from clinic.screening.views import bp as review_bp
     from clinic.sms.staff_views import bp as texts_bp
     from clinic.staff.views import account_bp
@@ -69,6 +70,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(duplicates_bp, url_prefix="/desk/patients/duplicates")
     parent.register_blueprint(patient_texts_bp, url_prefix="/desk/patients")
     parent.register_blueprint(patients_bp, url_prefix="/desk/patients")
+    parent.register_blueprint(reports_bp, url_prefix="/desk/reports")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
