@@ -46,6 +46,7 @@ def staff_area() -> Blueprint:
     from clinic.sms.staff_views import bp as texts_bp
     from clinic.staff.views import account_bp, desk_bp
     from clinic.visits.views import bp as visits_bp
+    from clinic.waitlist.staff_views import bp as waitlist_bp
 
     parent = Blueprint(NAME, __name__)
     parent.url_value_preprocessor(refuse_impossible_ids)
@@ -64,6 +65,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(adverse_events_bp, url_prefix="/desk/adverse-events")
     parent.register_blueprint(duplicates_bp, url_prefix="/desk/patients/duplicates")
     parent.register_blueprint(patient_texts_bp, url_prefix="/desk/patients")
+    parent.register_blueprint(waitlist_bp, url_prefix="/desk/waitlist")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
