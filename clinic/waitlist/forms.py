@@ -37,7 +37,8 @@ def _squash_spaces(value):
 class WishForm(FlaskForm):
     """What time would suit: dates, the time of day and (optionally) a practitioner."""
 
-    practitioner = SelectField("Who would you like to see?", choices=[], validate_choice=True)
+    # Checked by the service (the practitioner must offer the service), not by the choices.
+    practitioner = SelectField("Who would you like to see?", choices=[], validate_choice=False)
     first_day = DayMonthYearField(
         "From",
         validators=[InputRequired("Enter the first day that would suit.")],
