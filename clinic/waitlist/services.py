@@ -397,10 +397,12 @@ def offer_pass() -> Counter:
     """Expire what ran out, then offer every open freed time. Each opening in its own write
     transaction, under the booking lock: no booking can slip in between check and offer."""
     report: Counter = Counter()
-    now = utcnow()
-    with write_transaction("booking"):
-        report["offers expired"] += _expire_offers(now)
-        report["entries expired"] += _expire_entries(_today())
+    now, today = utcnow(), _today()
+    if _anything_lapsed(now, today):
+        # Only then the write lock: most passes have nothing to expire.
+        with write_transaction("booking"):
+            report["offers expired"] += _expire_offers(now)
+            report["entries expired"] += _expire_entries(today)
     opening_ids = list(
         db.session.scalars(
             select(WaitlistOpening.id)
@@ -413,6 +415,16 @@ def offer_pass() -> Counter:
         with write_transaction("booking"):
             report.update(_work_on(opening_id, utcnow()))
     return +report
+
+
+def _anything_lapsed(now: datetime, today: date) -> bool:
+    lapsed_offer = exists().where(
+        WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at <= now
+    )
+    lapsed_entry = exists().where(
+        WaitlistEntry.status == EntryStatus.WAITING, WaitlistEntry.last_day < today
+    )
+    return bool(db.session.scalar(select(or_(lapsed_offer, lapsed_entry))))
 
 
 def _expire_offers(now: datetime) -> int:
