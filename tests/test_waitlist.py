@@ -596,3 +596,21 @@ def test_the_database_refuses_a_second_taker_for_one_freed_time(any_app, clock):
         db.session.commit()
     db.session.rollback()
     assert db.session.scalar(select(func.count(WaitlistOpening.id))) == 1
+
+
+def test_an_offer_not_yet_texted_is_called_off_quietly_when_the_time_goes(app, clock):
+    make_clinic(practitioners=1)
+    clock.set(MORNING)
+    entry = waitlisted(1)
+    visit = make_booking("microneedling", FREED, patient=patient_details(phone="+447911000999"))
+    clock.set(datetime(2026, 3, 2, 22, 30, tzinfo=UTC))
+    booking.cancel(visit, by=DESK)
+    services.offer_pass()  # the offer's text waits for the morning
+    make_booking(
+        "microneedling", FREED, source="desk", patient=patient_details(phone="+447911000888")
+    )
+    services.offer_pass()
+    [offer] = offers_of(entry)
+    assert offer.status == OfferStatus.GONE
+    assert offer.gone_text_id is None
+    assert db.session.get(OutboundText, offer.text_id).status == TextStatus.CANCELLED

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from clinic.audit.context import patient_actor
+from clinic.booking import identity
 from clinic.booking import services as booking
 from clinic.booking.tokens import manage_token
 from clinic.clock import utcnow
@@ -68,6 +69,8 @@ def entry(token: str):
         entry=found,
         token=token,
         live=found.status in (EntryStatus.WAITING, EntryStatus.OFFERED),
+        # The number said STOP: no offer reaches it until it texts START.
+        texts_held_back=identity.number_suppressed(found.patient),
     )
 
 
