@@ -173,8 +173,10 @@ def register_blueprints(app: Flask) -> None:
     from clinic.extensions import csrf
     from clinic.sms.views import bp as sms_bp
     from clinic.staff.area import staff_area
+    from clinic.waitlist.views import bp as waitlist_bp
 
     app.register_blueprint(booking_bp)
+    app.register_blueprint(waitlist_bp, url_prefix="/waitlist")
     # Every staff page (desk, visits, courses, review, texts, /admin) nests in this one parent.
     app.register_blueprint(staff_area())
     # Twilio's webhooks prove themselves with a signature, not a CSRF token.
@@ -191,10 +193,12 @@ def register_text_hooks(app: Flask) -> None:
     from clinic.booking.texts import init_app as booking_texts
     from clinic.courses.nudges import init_app as course_nudges
     from clinic.mail.dispatch import init_app as email_dispatch
+    from clinic.waitlist.hooks import init_app as waitlist_offers
 
     booking_texts(app)
     course_nudges(app)
     email_dispatch(app)
+    waitlist_offers(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -233,8 +237,10 @@ def register_caches(app: Flask) -> None:
 
 def register_subscribers(app: Flask) -> None:
     from clinic.visits.subscribers import init_app
+    from clinic.waitlist.hooks import subscribe as waitlist_subscribe
 
     init_app(app)
+    waitlist_subscribe(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -199,6 +199,10 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         "SMS_MAX_PER_NUMBER_PER_DAY": _int(env, "SMS_MAX_PER_NUMBER_PER_DAY", 10),
         "SMS_MAX_PER_DAY": _int(env, "SMS_MAX_PER_DAY", 1000),
         "BOOKINGS_PER_NUMBER_PER_DAY": _int(env, "BOOKINGS_PER_NUMBER_PER_DAY", 3),
+        # A freed time is offered to this many waitlisted patients at once; each offer stays
+        # open this long from when its text may go out.
+        "WAITLIST_OFFER_BATCH": _int(env, "WAITLIST_OFFER_BATCH", 2),
+        "WAITLIST_OFFER_MINUTES": _int(env, "WAITLIST_OFFER_MINUTES", 60),
         "SMS_MAX_ATTEMPTS": _int(env, "SMS_MAX_ATTEMPTS", 8),
         "SMS_SEND_CONCURRENCY": _int(env, "SMS_SEND_CONCURRENCY", 1),
         "SMS_CLAIM_LEASE_SECONDS": _int(env, "SMS_CLAIM_LEASE_SECONDS", 300),

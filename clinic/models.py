@@ -18,6 +18,7 @@ from clinic.sms.models import (
 )
 from clinic.staff.models import Role, StaffUser
 from clinic.visits.models import SessionRecord
+from clinic.waitlist.models import WaitlistEntry, WaitlistOffer, WaitlistOpening
 
 __all__ = [
     "AdverseEvent",
@@ -44,5 +45,8 @@ __all__ = [
     "StaffAlert",
     "StaffUser",
     "TimeOff",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistOpening",
     "WorkingHours",
 ]

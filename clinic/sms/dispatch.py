@@ -116,6 +116,9 @@ def dispatch_pass(*, max_rows: int | None = None) -> PassReport:
     patient, then run the registered dispatch steps (the email outbox)."""
     config = current_app.config
     report = PassReport()
+    for name, step in hooks.prepare_steps().items():
+        for outcome, n in step().items():
+            report.add(f"{name} {outcome}", n)
     planned = escalation.escalate_due()
     if planned:
         report.add("escalations planned", planned)
@@ -163,11 +166,12 @@ def claim_batch(size: int) -> tuple[str, list[Claimed]]:
             return token, []
         templates = _templates()
         visits = _visits(rows)
+        extras = _extra_values(rows)
         introduced: set[str] = set()  # numbers this batch already tells how to opt out
         claimed, changes = [], []
         for row in rows:
             visit = visits.get(row.appointment_id)
-            body = _body_for(row, visit, templates, introduced)
+            body = _body_for(row, visit, templates, introduced, extras.get(row.id))
             segments = encoding_of(body).segments
             to_staff = row.patient_id is None
             claimed.append(
@@ -258,6 +262,19 @@ def _visits(rows) -> dict[int, VisitDetails]:
     return dict(hooks.visit_details({r.appointment_id for r in rows if r.appointment_id}))
 
 
+def _extra_values(rows) -> dict[int, dict[str, str]]:
+    """Values for texts about no visit, from the feature that planned them (one call per kind)."""
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.appointment_id is None and row.patient_id is not None:
+            by_kind[row.kind].append(row.id)
+    values: dict[int, dict[str, str]] = {}
+    for kind, ids in by_kind.items():
+        for text_id, found in hooks.text_values(kind, ids).items():
+            values[text_id] = dict(found)
+    return values
+
+
 @functools.lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -266,14 +283,21 @@ def _zone(name: str) -> ZoneInfo:
 def render_body(text: OutboundText) -> str:
     """The words this text would go out with now (for previews; sending uses the same)."""
     row = db.session.execute(_text_query().where(_OT.c.id == text.id)).one()
-    return _body_for(row, _visits([row]).get(row.appointment_id), _templates(), set())
+    visit = _visits([row]).get(row.appointment_id)
+    return _body_for(row, visit, _templates(), set(), _extra_values([row]).get(row.id))
 
 
 def _body_for(
-    row, visit: VisitDetails | None, templates: dict[str, str], introduced: set[str]
+    row,
+    visit: VisitDetails | None,
+    templates: dict[str, str],
+    introduced: set[str],
+    extra: dict[str, str] | None = None,
 ) -> str:
     template = templates.get(row.kind) or DEFAULTS[Kind(row.kind)]
-    text = render(template, _values(row, visit))
+    values = _values(row, visit)
+    values.update(extra or {})
+    text = render(template, values)
     first = row.patient_id is not None and row.first_text_at is None and row.phone not in introduced
     if first and row.kind != Kind.REPLY_OPT_OUT:
         text += OPT_OUT_LINE

@@ -44,6 +44,9 @@ ConfirmReplyHandler = Callable[[int, datetime], int | None]
 HousekeepingJob = Callable[[], int]
 # Runs after the texts in every dispatcher pass (email, say); returns {outcome: count}.
 DispatchStep = Callable[[], Mapping[str, int]]
+# The ids of texts of one kind -> {text id: {placeholder: value}}: what a text about no visit
+# (a waitlist offer, say) says of the thing it is about. One call per kind per batch.
+TextValuesLookup = Callable[[Collection[int]], Mapping[int, Mapping[str, str]]]
 
 
 @dataclass
@@ -53,6 +56,9 @@ class TextHooks:
     confirm_reply: ConfirmReplyHandler | None = None
     housekeeping: dict[str, HousekeepingJob] = field(default_factory=dict)
     dispatch_steps: dict[str, DispatchStep] = field(default_factory=dict)
+    # Run before the texts, so that texts they plan go out in the same pass.
+    prepare_steps: dict[str, DispatchStep] = field(default_factory=dict)
+    text_values: dict[str, TextValuesLookup] = field(default_factory=dict)
 
 
 def _hooks(app: Flask) -> TextHooks:
@@ -79,6 +85,19 @@ def register_housekeeping(app: Flask, name: str, job: HousekeepingJob) -> None:
 def register_dispatch_step(app: Flask, name: str, step: DispatchStep) -> None:
     """More work for each dispatcher pass; ``name`` prefixes its outcomes in the pass's report."""
     _hooks(app).dispatch_steps[name] = step
+
+
+def register_prepare_step(app: Flask, name: str, step: DispatchStep) -> None:
+    """Work for each dispatcher pass that runs before its texts are claimed (texts it plans
+    that are due go out in the same pass); ``name`` prefixes its outcomes in the report."""
+    _hooks(app).prepare_steps[name] = step
+
+
+def register_text_values(app: Flask, kinds: Collection[str], lookup: TextValuesLookup) -> None:
+    """Where texts of ``kinds`` get their values ({date}, {time}, {link} ...) when they have no
+    visit of their own."""
+    for kind in kinds:
+        _hooks(app).text_values[str(kind)] = lookup
 
 
 def _registered(name: str):
@@ -108,3 +127,16 @@ def housekeeping_jobs() -> dict[str, HousekeepingJob]:
 
 def dispatch_steps() -> dict[str, DispatchStep]:
     return dict(_hooks(current_app).dispatch_steps)
+
+
+def prepare_steps() -> dict[str, DispatchStep]:
+    return dict(_hooks(current_app).prepare_steps)
+
+
+def text_values(kind: str, text_ids: Collection[int]) -> Mapping[int, Mapping[str, str]]:
+    """Values for texts of ``kind`` from the feature that planned them ({} when none is
+    registered for the kind)."""
+    lookup = _hooks(current_app).text_values.get(str(kind))
+    if lookup is None or not text_ids:
+        return {}
+    return lookup(text_ids)

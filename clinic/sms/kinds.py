@@ -40,6 +40,9 @@ class Kind(enum.StrEnum):
     REPLY_EMERGENCY = "reply_emergency"
     REPLY_URGENT = "reply_urgent"
     REPLY_URGENT_CLOSED = "reply_urgent_closed"
+    # A freed time offered to a patient on the waitlist, and word that it has gone to another.
+    WAITLIST_OFFER = "waitlist_offer"
+    WAITLIST_GONE = "waitlist_gone"
     # To the clinician on call, not to a patient: an alert nobody has acknowledged.
     ALERT_ESCALATION = "alert_escalation"
 

@@ -106,6 +106,28 @@ def tell_now(appointment, kind: Kind) -> OutboundText:
     return _add(appointment.patient_id, planned, appointment_id=appointment.id)
 
 
+def plan_for_patient(
+    patient_id: int, kind: Kind, *, send_at: datetime, expires_at: datetime
+) -> OutboundText:
+    """A text about no visit (a waitlist offer, say), planned by a feature above this package.
+    What it says of its subject comes through hooks.text_values when it is sent; quiet hours
+    apply unless the kind goes at once."""
+    row = _add(patient_id, PlannedText(kind, send_at, expires_at))
+    db.session.flush()
+    return row
+
+
+def cancel_text(text_id: int, reason: str) -> bool:
+    """Cancel one text that has not been claimed for sending yet; False when it is already on
+    its way (or gone)."""
+    result = db.session.execute(
+        update(OutboundText)
+        .where(OutboundText.id == text_id, OutboundText.status == TextStatus.PENDING)
+        .values(status=TextStatus.CANCELLED, error_message=reason[:300], updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
 def visit_moved(appointment) -> None:
     """Move the pending pre-care texts and reminders with the visit; drop those whose time has
     now passed (pre-care advice they carried goes at once, as at booking)."""

@@ -52,6 +52,8 @@ KIND_LABELS = {
     Kind.REPLY_EMERGENCY: "Answer to emergency symptoms: call the emergency number now",
     Kind.REPLY_URGENT: "Answer to urgent symptoms while the clinic is open",
     Kind.REPLY_URGENT_CLOSED: "Answer to urgent symptoms while the clinic is closed",
+    Kind.WAITLIST_OFFER: "Waiting list: a freed time offered",
+    Kind.WAITLIST_GONE: "Waiting list: the offered time has gone",
     Kind.ALERT_ESCALATION: "To the clinician on call: an alert nobody has acknowledged",
 }
 

@@ -15,7 +15,7 @@ PLACEHOLDERS = {
     "date": "the visit's day, e.g. Tuesday 3 March",
     "time": "the visit's time, e.g. 10:15",
     "phone": "the clinic's phone number",
-    "link": "the patient's private booking link (or the booking page)",
+    "link": "the patient's private booking link (or the booking page, or a waitlist offer)",
     "next_visit": "the next visit's date and time, or a link to book one (7-day check only)",
     "emergency": "the number to call in an emergency, e.g. 999",
     "out_of_hours": "where to get advice while the clinic is closed (a setting)",
@@ -83,6 +83,11 @@ DEFAULTS: dict[Kind, str] = {
     Kind.REPLY_URGENT_CLOSED: "{clinic}: thank you for telling us. We are closed now; a "
     "clinician will call you when we open at {opens}. {out_of_hours} If you feel very unwell, "
     "call {emergency} now.",
+    # No service named: the time and the link say enough, and a text is not private.
+    Kind.WAITLIST_OFFER: "{clinic}: a time has come free on {date} at {time}. The first to "
+    "book it gets it. To book, open {link}",
+    Kind.WAITLIST_GONE: "{clinic}: sorry, the time on {date} at {time} has gone to someone "
+    "else. You are still on our waiting list.",
     Kind.ALERT_ESCALATION: "{clinic}: a patient message marked {level} has waited for a "
     "clinician since {since}. Please open the alerts page: {link}",
 }

@@ -50,6 +50,7 @@ def staff_area() -> Blueprint:
     from clinic.sms.staff_views import bp as texts_bp
     from clinic.staff.views import account_bp
     from clinic.visits.views import bp as visits_bp
+    from clinic.waitlist.staff_views import bp as waitlist_bp
 
     parent = Blueprint(NAME, __name__)
     parent.url_value_preprocessor(refuse_impossible_ids)
@@ -71,6 +72,7 @@ def staff_area() -> Blueprint:
     parent.register_blueprint(patient_texts_bp, url_prefix="/desk/patients")
     parent.register_blueprint(patients_bp, url_prefix="/desk/patients")
     parent.register_blueprint(reports_bp, url_prefix="/desk/reports")
+    parent.register_blueprint(waitlist_bp, url_prefix="/desk/waitlist")
 
     admin = Blueprint("admin", __name__)
     admin.before_request(_admins_only)
