@@ -156,7 +156,7 @@ def test_week_of_one_practitioner_has_seven_day_columns(desk):
     page = desk_page(desk, f"?view=week&practitioner={first.id}&day=2026-03-04")
     head = squash(page.split("<thead>", 1)[1].split("</thead>", 1)[0])
     assert head.count('<th scope="col"') == 8
-    assert "Mon 2 Mar" in head and "Sun 8 Mar" in head
+    assert "Monday 2 March" in head and "Sunday 8 March" in head
     assert f"Week of Monday 2 March 2026: {first.name}" in squash(page)
     (block,) = blocks(page)
     assert "Alex Morgan" in block
