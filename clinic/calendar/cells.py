@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import url_for
 
@@ -72,16 +72,19 @@ class _Links:
 
 
 class _Clock:
-    """The locale's wall time of an instant (the ``clock`` filter), each instant once a page."""
+    """The locale's wall time of an instant (the ``clock`` filter), formatted once a page for
+    each wall time: the short time is hours and minutes, the same on every day of a week."""
 
     def __init__(self):
         self.tz, self.locale = clinic_tz(), clinic_locale()
-        self.seen: dict[datetime, str] = {}
+        self.seen: dict[tuple[int, int], str] = {}
 
     def __call__(self, instant: datetime) -> str:
-        found = self.seen.get(instant)
+        local = instant.astimezone(self.tz)
+        wall = (local.hour, local.minute)
+        found = self.seen.get(wall)
         if found is None:
-            found = self.seen[instant] = format_time(instant, self.tz, self.locale)
+            found = self.seen[wall] = format_time(instant, self.tz, self.locale)
         return found
 
 
@@ -136,9 +139,12 @@ def rows(layout: grid.Grid, *, tz: tzinfo, by: str, week: bool, room_week: bool)
                 )
             elif kind == grid.FREE:
                 start = cell.span.start.astimezone(tz).isoformat()
-                query = {"practitioner": cell.practitioner_id, "start": start}
+                # The desk booking form's query: who, when (with its offset), where.
+                href = (
+                    f"{booking_path}?practitioner={cell.practitioner_id}&start={quote_plus(start)}"
+                )
                 if cell.room_id:
-                    query["room"] = cell.room_id
+                    href += f"&room={cell.room_id}"
                 hidden = f": book {clock(cell.span.start)}"
                 if not week:
                     hidden += f" with {layout.columns[index].label}"
@@ -148,7 +154,7 @@ def rows(layout: grid.Grid, *, tz: tzinfo, by: str, week: bool, room_week: bool)
                         "cell cell--free gap-start" if cell.gap_start else "cell cell--free",
                         text=f"Free until {clock(cell.gap_end)}" if cell.gap_start else "Free",
                         hidden=hidden,
-                        href=f"{booking_path}?{urlencode(query)}",
+                        href=href,
                         start=start,
                         practitioner_id=cell.practitioner_id,
                         room_id=cell.room_id,

@@ -207,7 +207,7 @@ def week_grid(
     columns = [column] * len(dates)
     per_column = []
     for day in dates:
-        spans = [_wall_span(day, wall, tz) for wall in walls]
+        spans = _wall_spans(day, walls, tz)
         per_column.append(
             _fill(column, spans, now, tz, closures, _booker_hours(column, [day] * len(spans), tz))
         )
@@ -239,17 +239,28 @@ def _week_walls(dates: list[date], tz: tzinfo, column: Column) -> list[int]:
     return list(range(first, last, 15))
 
 
-def _wall_span(day: date, wall: int, tz: tzinfo) -> Span | None:
-    at = time(wall // 60, wall % 60)
-    if not localtime.exists(day, at, tz):
-        return None
-    start = localtime.to_utc(day, at, tz)
-    following = wall + 15
-    if following >= 24 * 60:
-        end = localtime.to_utc(day + timedelta(days=1), time(0), tz)
-    else:
-        end = localtime.to_utc(day, time(following // 60, following % 60), tz)
-    return Span(start, end)
+def _wall_spans(day: date, walls: list[int], tz: tzinfo) -> list[Span | None]:
+    """Each wall time's row on ``day``, None where the clocks skip it; a row ends where the
+    next wall time starts (the next midnight for the last of the day)."""
+    instants: dict[int, datetime] = {}
+
+    def instant(wall: int) -> datetime:
+        found = instants.get(wall)
+        if found is None:
+            if wall >= 24 * 60:
+                found = localtime.to_utc(day + timedelta(days=1), time(0), tz)
+            else:
+                found = localtime.to_utc(day, time(wall // 60, wall % 60), tz)
+            instants[wall] = found
+        return found
+
+    spans: list[Span | None] = []
+    for wall in walls:
+        if localtime.exists(day, time(wall // 60, wall % 60), tz):
+            spans.append(Span(instant(wall), instant(min(wall + 15, 24 * 60))))
+        else:
+            spans.append(None)
+    return spans
 
 
 # --- shared ---------------------------------------------------------------------------------
