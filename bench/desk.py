@@ -6,8 +6,10 @@ flags and the template. Signed in through the real sign-in form, in a throwaway 
 
     .venv/bin/python bench/desk.py [--requests 50] [--visits 40]
 
-Prints the median and 95th percentile server time of GET /desk for that day, in ms, with the
-day and week views both timed, and the number of SQL statements one request ran.
+Prints, for the day view by practitioner, by room and the week of one practitioner, the median
+and 95th percentile server time of GET /desk in ms: wall time (what the desk waits for) and the
+process's CPU time (time.process_time; steadier on a machine busy with other work), and the
+number of SQL statements one request ran. The goal is the day view under 50 ms.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from clinic.extensions import db
 from tests.factories import make_booking, make_clinic, patient_details
 from tests.helpers import make_app, make_staff, sign_in
 
+GOAL_MS = 50  # the day view's server time, 3 practitioners and 40 visits
 # The day before the busy day, so every booking is ahead of the clock.
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DAY = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -51,16 +54,23 @@ def fill_day(clinic, visits: int) -> None:
         )
 
 
-def timed(client, path: str, requests: int) -> list[float]:
+def timed(client, path: str, requests: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of each of ``requests`` signed-in GETs of ``path``."""
     client.get(path)  # warm: templates compiled, the session loaded
-    times = []
+    wall, cpu = [], []
     for _ in range(requests):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        wall.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"GET {path} answered {response.status_code}")
-    return times
+    return wall, cpu
+
+
+def median_p95(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
 
 
 def statements(client, path: str) -> int:
@@ -95,6 +105,8 @@ def main() -> int:
             day = DAY.date().isoformat()
             practitioner = clinic.practitioners[0].id
             print(f"{args.visits} visits, 3 practitioners, {args.requests} requests each (SQLite)")
+            print(f"goal: the day view under {GOAL_MS} ms server time")
+            day_median = None
             for label, path in (
                 ("day by practitioner", f"/desk?day={day}"),
                 ("day by room", f"/desk?day={day}&by=room"),
@@ -103,12 +115,16 @@ def main() -> int:
                     f"/desk?day={day}&view=week&practitioner={practitioner}",
                 ),
             ):
-                times = sorted(timed(client, path, args.requests))
-                p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+                wall, cpu = timed(client, path, args.requests)
+                (wall_median, wall_p95), (cpu_median, cpu_p95) = median_p95(wall), median_p95(cpu)
+                day_median = wall_median if day_median is None else day_median
                 print(
-                    f"{label:26} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms"
+                    f"{label:26} wall median {wall_median:6.1f} ms  p95 {wall_p95:6.1f} ms"
+                    f"   cpu median {cpu_median:6.1f} ms  p95 {cpu_p95:6.1f} ms"
                     f"   {statements(client, path)} SQL statements"
                 )
+            verdict = "meets" if day_median < GOAL_MS else "misses"
+            print(f"day view by practitioner {verdict} the {GOAL_MS} ms goal (wall median)")
             db.session.remove()
             db.engine.dispose()
     return 0

@@ -12,7 +12,8 @@ one of them is a cell marked as such, and the repeated hour in autumn is shown o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -206,7 +207,7 @@ def week_grid(
     columns = [column] * len(dates)
     per_column = []
     for day in dates:
-        spans = [_wall_span(day, wall, tz) for wall in walls]
+        spans = _wall_spans(day, walls, tz)
         per_column.append(
             _fill(column, spans, now, tz, closures, _booker_hours(column, [day] * len(spans), tz))
         )
@@ -238,17 +239,28 @@ def _week_walls(dates: list[date], tz: tzinfo, column: Column) -> list[int]:
     return list(range(first, last, 15))
 
 
-def _wall_span(day: date, wall: int, tz: tzinfo) -> Span | None:
-    at = time(wall // 60, wall % 60)
-    if not localtime.exists(day, at, tz):
-        return None
-    start = localtime.to_utc(day, at, tz)
-    following = wall + 15
-    if following >= 24 * 60:
-        end = localtime.to_utc(day + timedelta(days=1), time(0), tz)
-    else:
-        end = localtime.to_utc(day, time(following // 60, following % 60), tz)
-    return Span(start, end)
+def _wall_spans(day: date, walls: list[int], tz: tzinfo) -> list[Span | None]:
+    """Each wall time's row on ``day``, None where the clocks skip it; a row ends where the
+    next wall time starts (the next midnight for the last of the day)."""
+    instants: dict[int, datetime] = {}
+
+    def instant(wall: int) -> datetime:
+        found = instants.get(wall)
+        if found is None:
+            if wall >= 24 * 60:
+                found = localtime.to_utc(day + timedelta(days=1), time(0), tz)
+            else:
+                found = localtime.to_utc(day, time(wall // 60, wall % 60), tz)
+            instants[wall] = found
+        return found
+
+    spans: list[Span | None] = []
+    for wall in walls:
+        if localtime.exists(day, time(wall // 60, wall % 60), tz):
+            spans.append(Span(instant(wall), instant(min(wall + 15, 24 * 60))))
+        else:
+            spans.append(None)
+    return spans
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -288,53 +300,100 @@ def _fill(
     closures: Sequence[Span],
     working: dict[int, list[Span]],
 ) -> list[Cell]:
-    """One column's cells, top to bottom, with its visits placed as rowspan blocks."""
+    """One column's cells, top to bottom, with its visits placed as rowspan blocks.
+
+    Each interval (a closure, time off, a visit, working hours) is laid onto the rows it
+    touches by bisecting the sorted rows, so a column costs its rows plus its intervals, not
+    their product.
+    """
+    index = _RowIndex(spans)
+    closed = index.overlapping(closures)
+    off = index.overlapping(column.off)
+    active = [v for v in column.visits if v.active]
+    # The visit and the cleanup after it: [start, blocked_until) covers both.
+    taken = index.overlapping(
+        [Span(v.start, v.blocked_until) for v in active]
+        + [Span(v.end, v.blocked_until) for v in active]
+    )
+    works = {key: index.covered(blocks) for key, blocks in working.items()}
+    anyone_works = [any(flags) for flags in zip(*works.values(), strict=True)] if works else None
+    bookers = [
+        (booker.practitioner_id, works[booker.practitioner_id], index.overlapping(booker.busy))
+        for booker in column.bookers
+    ]
     cells: list[Cell] = []
-    busy = [Span(v.start, v.blocked_until) for v in column.visits if v.active]
-    buffers = [Span(v.end, v.blocked_until) for v in column.visits if v.active]
-    for span in spans:
-        cells.append(_empty_cell(column, span, now, closures, working, busy, buffers))
-    for group in _clusters([v for v in column.visits if v.active]):
-        rows = [
-            index
-            for index, span in enumerate(spans)
-            if span is not None and any(span.overlaps(Span(v.start, v.end)) for v in group)
-        ]
-        if not rows:
+    for row, span in enumerate(spans):
+        if span is None:
+            cells.append(Cell(SKIPPED))
+        elif closed[row]:
+            cells.append(Cell(CLOSED, span))
+        elif off[row]:
+            cells.append(Cell(OFF, span))
+        elif anyone_works is None or not anyone_works[row]:
+            cells.append(Cell(OUT, span))
+        elif taken[row]:
+            cells.append(Cell(BUFFER, span))
+        else:
+            booker = next((key for key, on, busy in bookers if on[row] and not busy[row]), None)
+            if booker is None:
+                cells.append(Cell(BUFFER, span))
+            elif span.start < now:
+                cells.append(Cell(PAST, span))
+            else:
+                cells.append(Cell(FREE, span, practitioner_id=booker, room_id=column.room_id))
+    for group in _clusters(active):
+        rows = index.rows_of(Span(v.start, v.end) for v in group)
+        if rows is None:
             continue
-        first, last = rows[0], rows[-1]
+        first, last = rows
         cells[first] = Cell(BLOCK, spans[first], rowspan=last - first + 1, visits=tuple(group))
-        for index in range(first + 1, last + 1):
-            cells[index] = Cell(COVERED, spans[index])
+        for row in range(first + 1, last + 1):
+            cells[row] = Cell(COVERED, spans[row])
     _mark_gaps(cells)
     return cells
 
 
-def _empty_cell(column, span, now, closures, working, busy, buffers) -> Cell:
-    if span is None:
-        return Cell(SKIPPED)
-    if any(span.overlaps(closure) for closure in closures):
-        return Cell(CLOSED, span)
-    if any(span.overlaps(off) for off in column.off):
-        return Cell(OFF, span)
-    if not any(block.covers(span) for spans in working.values() for block in spans):
-        return Cell(OUT, span)
-    if any(span.overlaps(b) for b in buffers) or any(span.overlaps(b) for b in busy):
-        return Cell(BUFFER, span)
-    booker = _free_booker(column, span, working)
-    if booker is None:
-        return Cell(BUFFER, span)
-    if span.start < now:
-        return Cell(PAST, span)
-    return Cell(FREE, span, practitioner_id=booker, room_id=column.room_id)
+class _RowIndex:
+    """The rows of a column (sorted, not overlapping, ``None`` for a skipped wall time) and
+    which of them an interval overlaps or covers, by bisection."""
 
+    def __init__(self, spans: list[Span | None]):
+        self.size = len(spans)
+        self.rows = [row for row, span in enumerate(spans) if span is not None]
+        self.starts = [spans[row].start for row in self.rows]
+        self.ends = [spans[row].end for row in self.rows]
 
-def _free_booker(column: Column, span: Span, working: dict[int, list[Span]]) -> int | None:
-    for booker in column.bookers:
-        works = any(block.covers(span) for block in working[booker.practitioner_id])
-        if works and not any(span.overlaps(b) for b in booker.busy):
-            return booker.practitioner_id
-    return None
+    def _overlap(self, span: Span) -> range:
+        """Positions (in ``self.rows``) of the rows ``span`` overlaps."""
+        return range(bisect_right(self.ends, span.start), bisect_left(self.starts, span.end))
+
+    def overlapping(self, spans: Iterable[Span]) -> list[bool]:
+        flags = [False] * self.size
+        for span in spans:
+            for position in self._overlap(span):
+                flags[self.rows[position]] = True
+        return flags
+
+    def covered(self, spans: Iterable[Span]) -> list[bool]:
+        """Rows lying wholly inside one of ``spans``."""
+        flags = [False] * self.size
+        for span in spans:
+            for position in range(
+                bisect_left(self.starts, span.start), bisect_right(self.ends, span.end)
+            ):
+                flags[self.rows[position]] = True
+        return flags
+
+    def rows_of(self, spans: Iterable[Span]) -> tuple[int, int] | None:
+        """The first and last row any of ``spans`` overlaps; None when it meets no row."""
+        first = last = None
+        for span in spans:
+            found = self._overlap(span)
+            if found:
+                low, high = self.rows[found[0]], self.rows[found[-1]]
+                first = low if first is None else min(first, low)
+                last = high if last is None else max(last, high)
+        return None if first is None else (first, last)
 
 
 def _mark_gaps(cells: list[Cell]) -> None:

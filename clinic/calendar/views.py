@@ -9,9 +9,8 @@ from functools import partial
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.calendar import queries
-from clinic.calendar.grid import FREE
-from clinic.calendar.queries import BY_PRACTITIONER, BY_ROOM, DAY, FLAG_LABELS, WEEK
+from clinic.calendar import cells, queries
+from clinic.calendar.queries import BY_PRACTITIONER, BY_ROOM, DAY, WEEK
 from clinic.staff import queries as staff_queries
 from clinic.staff.auth import any_staff_member
 from clinic.staff.forms import record_id
@@ -38,11 +37,15 @@ def index():
         grid=page.grid,
         previous_day=page.request.day - step,
         next_day=page.request.day + step,
-        flag_labels=FLAG_LABELS,
-        free=FREE,
+        rows=cells.rows(
+            page.grid,
+            tz=page.tz,
+            by=page.request.by,
+            week=page.request.view == WEEK,
+            room_week=page.room is not None,
+        ),
         unreviewed=unreviewed,
         desk_url=partial(_desk_url, page.request.location_id),
-        book_args=partial(_book_args, page.tz),
         can_review=current_user.role in (Role.PRACTITIONER, Role.ADMIN),
     )
 
@@ -58,17 +61,6 @@ def _desk_url(location_id, day=None, *, view=DAY, by=BY_PRACTITIONER, practition
         "location": location_id,
     }
     return url_for("staff.desk.index", **{k: v for k, v in args.items() if v is not None})
-
-
-def _book_args(tz, cell) -> dict:
-    """The desk booking form's query for a free cell: who, when (with its offset), where."""
-    args = {
-        "practitioner": cell.practitioner_id,
-        "start": cell.span.start.astimezone(tz).isoformat(),
-    }
-    if cell.room_id:
-        args["room"] = cell.room_id
-    return args
 
 
 def _calendar_request(args) -> queries.CalendarRequest:
