@@ -44,6 +44,13 @@ def _rate_limit() -> str:
 limiter.shared_limit(_rate_limit, scope="api")(bp)
 
 
+@limiter.request_filter
+def _api_limit_switched_off() -> bool:
+    """With the API's limit switched off, its requests skip the limiter's bookkeeping (there is
+    nothing to count); every other limit is still checked as configured."""
+    return request.blueprint == "api" and not current_app.config["API_RATE_LIMIT"]
+
+
 @bp.errorhandler(RateLimitExceeded)
 def _rate_limited(exc: RateLimitExceeded):
     current = limiter.current_limit
