@@ -432,10 +432,11 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
     """The locations' active visits and time off around the window, and their active rooms,
     in one query (a UNION ALL of three small selects)."""
     calendar = _Calendar(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
+    one = len(location_ids) == 1
     rows = _read(
-        _calendar_query(),
+        _calendar_query(one_location=one),
         {
-            "location_ids": location_ids,
+            "location_ids": location_ids[0] if one else location_ids,
             "visits_from": window.start - LONGEST_BLOCK,
             "window_start": window.start,
             "window_end": window.end,
@@ -463,8 +464,20 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
 
 
 @functools.cache
-def _calendar_query():
-    locations = bindparam("location_ids", expanding=True)
+def _calendar_query(*, one_location: bool):
+    # One location (every single-site clinic) compares with a plain parameter: an expanding
+    # IN list re-renders the statement's SQL on every execution.
+    if one_location:
+        parameter = bindparam("location_ids")
+
+        def at(column):
+            return column == parameter
+    else:
+        parameter = bindparam("location_ids", expanding=True)
+
+        def at(column):
+            return column.in_(parameter)
+
     visits = select(
         literal(_APPOINTMENT).label("kind"),
         Appointment.location_id,
@@ -473,7 +486,7 @@ def _calendar_query():
         Appointment.start_at,
         Appointment.blocked_until,
     ).where(
-        Appointment.location_id.in_(locations),
+        at(Appointment.location_id),
         Appointment.start_at >= bindparam("visits_from"),
         Appointment.start_at < bindparam("window_end"),
         Appointment.status.not_in(RELEASED_STATUSES),
@@ -487,12 +500,12 @@ def _calendar_query():
         TimeOff.start_at,
         TimeOff.end_at,
     ).where(
-        TimeOff.location_id.in_(locations),
+        at(TimeOff.location_id),
         TimeOff.end_at > bindparam("window_start"),
         TimeOff.start_at < bindparam("window_end"),
     )
     rooms = select(literal(_ROOM), Room.location_id, null(), Room.id, null(), null()).where(
-        Room.location_id.in_(locations), Room.active
+        at(Room.location_id), Room.active
     )
     return union_all(visits, time_off, rooms)
 

@@ -350,9 +350,15 @@ def _in_window(intervals: Iterable[Interval], window: tuple[int, int]) -> list[t
     """Non-empty intervals that reach into the window, as integer pairs."""
     window_start, window_end = window
     pairs = []
+    epoch, unit = _EPOCH, _MICROSECOND
     for interval in intervals:
-        start = micros(_require_aware(interval.start, "interval start"))
-        end = micros(_require_aware(interval.end, "interval end"))
+        start, end = interval.start, interval.end
+        # UTC (what the database gives) is aware by definition; anything else is checked.
+        if start.tzinfo is not UTC:
+            _require_aware(start, "interval start")
+        if end.tzinfo is not UTC:
+            _require_aware(end, "interval end")
+        start, end = (start - epoch) // unit, (end - epoch) // unit
         if start < end and end > window_start and start < window_end:
             pairs.append((start, end))
     return pairs
