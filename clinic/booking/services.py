@@ -124,6 +124,35 @@ def online_services() -> list[Service]:
     return list(db.session.scalars(query))
 
 
+# What the public API shows of a service, in its field names.
+SERVICE_FIELDS = (
+    "slug",
+    "name",
+    "description",
+    "duration_minutes",
+    "buffer_after_minutes",
+    "price_pence",
+    "needles",
+)
+
+
+def online_service_fields() -> list[dict]:
+    """online_services as the public API shows them (SERVICE_FIELDS), read as plain rows:
+    loading and tracking ORM objects cost more than the read itself."""
+    return [
+        dict(zip(SERVICE_FIELDS, row, strict=True)) for row in _read(_online_fields_query(), {})
+    ]
+
+
+@functools.cache
+def _online_fields_query():
+    return (
+        select(*(getattr(Service, name) for name in SERVICE_FIELDS))
+        .where(Service.active, Service.bookable_online)
+        .order_by(Service.id)
+    )
+
+
 def service_by_slug(slug: str, *, online_only: bool = True) -> Service:
     service = db.session.scalar(_service_query(), {"slug": slug})
     if service is None or (online_only and not service.bookable_online):
@@ -364,8 +393,8 @@ def _staff_members(rows) -> list[_StaffMember]:
 
 def _read(statement, parameters: dict):
     """Rows of a Core statement in the session's transaction, without the ORM's handling of
-    statements (which costs more than these small reads themselves)."""
-    return db.session.connection().execute(statement, parameters)
+    statements (which costs more than these small reads themselves), fetched in one go."""
+    return db.session.connection().execute(statement, parameters).all()
 
 
 # The availability statements are built once: building a statement and its cache key costs

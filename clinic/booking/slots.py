@@ -447,8 +447,12 @@ def _first_free_rooms(
         for first, last in _without(waiting, refused_positions):
             chosen[first:last] = [room_id] * (last - first)
         waiting = _within(waiting, refused_positions)
-    pairs = zip(starts, chosen, strict=True)
-    return {start: room_id for start, room_id in pairs if room_id is not None}
+    room_of = dict(zip(starts, chosen, strict=True))
+    if None in chosen:  # usually every start has a room: one scan in C, not a loop per start
+        for start, room_id in zip(starts, chosen, strict=True):
+            if room_id is None:
+                del room_of[start]
+    return room_of
 
 
 def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
