@@ -208,9 +208,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from clinic.web import sessions
     from clinic.web.security import init_app
 
     init_app(app)
+    sessions.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

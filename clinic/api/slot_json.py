@@ -4,7 +4,7 @@ An availability answer holds hundreds of slots; building a dict and two aware da
 slot for ``json.dumps`` to sort cost more than finding the slots. This writes the same bytes
 Flask's JSON provider writes for ``{"service": ..., "slots": [{"end", "practitioner_id",
 "start"}, ...], "time_zone": ...}`` (keys sorted, default separators), with each distinct
-instant formatted once.
+instant, and each slot's item, formatted once per process.
 """
 
 from __future__ import annotations
@@ -28,29 +28,48 @@ def availability_json(
     default_zone: ZoneInfo,
 ) -> str:
     clocks: dict[ZoneInfo, LocalClock] = {}
-    starts, ends = [], []
     if len({zones.get(pid) for pid in set(table.practitioner_ids)}) == 1:
-        # One zone for every slot (one location): the usual case, and all of it maps of
-        # built-ins over the instants.
+        # One zone for every slot (one location): the usual case. Each (start, practitioner)
+        # item is written once per process and looked up after that: answers keep asking
+        # about the same quarter hours and the same people.
         clock = LocalClock(zones.get(table.practitioner_ids[0]) or default_zone)
-        texts = clock.texts
-        clock.learn(table.starts, table.duration)
-        starts = list(map(texts.__getitem__, table.starts))
-        ends = list(map(texts.__getitem__, map(table.duration.__add__, table.starts)))
+        items = _items_of(clock, table.duration)
+        pairs = list(zip(table.starts, table.practitioner_ids, strict=True))
+        missing = set(pairs).difference(items)
+        if missing:
+            if len(items) + len(missing) > _ITEMS_KEPT:
+                items.clear()
+                missing = set(pairs)
+            duration = table.duration
+            iso = clock.iso
+            for start, practitioner_id in missing:
+                items[start, practitioner_id] = _SLOT.format(
+                    iso(start + duration), practitioner_id, iso(start)
+                )
+        body = ", ".join(map(items.__getitem__, pairs))
     else:
+        starts, ends = [], []
         for start, practitioner_id in zip(table.starts, table.practitioner_ids, strict=True):
             zone = zones.get(practitioner_id) or default_zone
             clock = clocks.get(zone) or clocks.setdefault(zone, LocalClock(zone))
             starts.append(clock.iso(start))
             ends.append(clock.iso(start + table.duration))
-    items = map(_SLOT.format, ends, table.practitioner_ids, starts)
+        body = ", ".join(map(_SLOT.format, ends, table.practitioner_ids, starts))
     return (
-        f'{{"service": {json.dumps(service_slug)}, "slots": [{", ".join(items)}], '
+        f'{{"service": {json.dumps(service_slug)}, "slots": [{body}], '
         f'"time_zone": {json.dumps(time_zone)}}}'
     )
 
 
 _SLOT = '{{"end": "{}", "practitioner_id": {}, "start": "{}"}}'
+
+# Written slot items per (zone, duration): {(start, practitioner_id): text}.
+_ITEMS: dict[tuple[ZoneInfo, int], dict[tuple[int, int], str]] = {}
+_ITEMS_KEPT = 200_000
+
+
+def _items_of(clock: LocalClock, duration: int) -> dict[tuple[int, int], str]:
+    return _ITEMS.setdefault((clock.zone, duration), {})
 
 
 _TEXTS: dict[ZoneInfo, dict[int, str]] = {}
@@ -74,15 +93,6 @@ class LocalClock:
             self.texts.clear()
         self._utc_days: dict[int, tuple[int, str] | None] = {}
         self._local_days: dict[int, str] = {}
-
-    def learn(self, starts: list[int], duration: int) -> None:
-        """Put every start and end (start + duration) in ``texts``."""
-        texts = self.texts
-        for value in starts:
-            if value not in texts:
-                self.iso(value)
-            if value + duration not in texts:
-                self.iso(value + duration)
 
     def iso(self, value: int) -> str:
         text = self.texts.get(value)

@@ -44,6 +44,13 @@ def _rate_limit() -> str:
 limiter.shared_limit(_rate_limit, scope="api")(bp)
 
 
+@limiter.request_filter
+def _api_limit_switched_off() -> bool:
+    """With the API's limit switched off, its requests skip the limiter's bookkeeping (there is
+    nothing to count); every other limit is still checked as configured."""
+    return request.blueprint == "api" and not current_app.config["API_RATE_LIMIT"]
+
+
 @bp.errorhandler(RateLimitExceeded)
 def _rate_limited(exc: RateLimitExceeded):
     current = limiter.current_limit
@@ -71,7 +78,7 @@ def _no_store_private(response):
 
 @bp.get("/services")
 def list_services():
-    return {"services": [_service_json(service) for service in services.online_services()]}
+    return {"services": services.online_service_fields()}
 
 
 @bp.get("/services/<slug>/intake")
@@ -196,18 +203,6 @@ def _zone_name(zones: dict[int, ZoneInfo]) -> str:
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
-
-
-def _service_json(service: Service) -> dict:
-    return {
-        "slug": service.slug,
-        "name": service.name,
-        "description": service.description,
-        "duration_minutes": service.duration_minutes,
-        "buffer_after_minutes": service.buffer_after_minutes,
-        "price_pence": service.price_pence,
-        "needles": service.needles,
-    }
 
 
 def _slot_json(slot: Slot, zones: dict[int, ZoneInfo]) -> dict:

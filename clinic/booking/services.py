@@ -124,6 +124,35 @@ def online_services() -> list[Service]:
     return list(db.session.scalars(query))
 
 
+# What the public API shows of a service, in its field names.
+SERVICE_FIELDS = (
+    "slug",
+    "name",
+    "description",
+    "duration_minutes",
+    "buffer_after_minutes",
+    "price_pence",
+    "needles",
+)
+
+
+def online_service_fields() -> list[dict]:
+    """online_services as the public API shows them (SERVICE_FIELDS), read as plain rows:
+    loading and tracking ORM objects cost more than the read itself."""
+    return [
+        dict(zip(SERVICE_FIELDS, row, strict=True)) for row in _read(_online_fields_query(), {})
+    ]
+
+
+@functools.cache
+def _online_fields_query():
+    return (
+        select(*(getattr(Service, name) for name in SERVICE_FIELDS))
+        .where(Service.active, Service.bookable_online)
+        .order_by(Service.id)
+    )
+
+
 def service_by_slug(slug: str, *, online_only: bool = True) -> Service:
     service = db.session.scalar(_service_query(), {"slug": slug})
     if service is None or (online_only and not service.bookable_online):
@@ -364,8 +393,8 @@ def _staff_members(rows) -> list[_StaffMember]:
 
 def _read(statement, parameters: dict):
     """Rows of a Core statement in the session's transaction, without the ORM's handling of
-    statements (which costs more than these small reads themselves)."""
-    return db.session.connection().execute(statement, parameters)
+    statements (which costs more than these small reads themselves), fetched in one go."""
+    return db.session.connection().execute(statement, parameters).all()
 
 
 # The availability statements are built once: building a statement and its cache key costs
@@ -432,10 +461,11 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
     """The locations' active visits and time off around the window, and their active rooms,
     in one query (a UNION ALL of three small selects)."""
     calendar = _Calendar(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
+    one = len(location_ids) == 1
     rows = _read(
-        _calendar_query(),
+        _calendar_query(one_location=one),
         {
-            "location_ids": location_ids,
+            "location_ids": location_ids[0] if one else location_ids,
             "visits_from": window.start - LONGEST_BLOCK,
             "window_start": window.start,
             "window_end": window.end,
@@ -463,8 +493,20 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
 
 
 @functools.cache
-def _calendar_query():
-    locations = bindparam("location_ids", expanding=True)
+def _calendar_query(*, one_location: bool):
+    # One location (every single-site clinic) compares with a plain parameter: an expanding
+    # IN list re-renders the statement's SQL on every execution.
+    if one_location:
+        parameter = bindparam("location_ids")
+
+        def at(column):
+            return column == parameter
+    else:
+        parameter = bindparam("location_ids", expanding=True)
+
+        def at(column):
+            return column.in_(parameter)
+
     visits = select(
         literal(_APPOINTMENT).label("kind"),
         Appointment.location_id,
@@ -473,7 +515,7 @@ def _calendar_query():
         Appointment.start_at,
         Appointment.blocked_until,
     ).where(
-        Appointment.location_id.in_(locations),
+        at(Appointment.location_id),
         Appointment.start_at >= bindparam("visits_from"),
         Appointment.start_at < bindparam("window_end"),
         Appointment.status.not_in(RELEASED_STATUSES),
@@ -487,12 +529,12 @@ def _calendar_query():
         TimeOff.start_at,
         TimeOff.end_at,
     ).where(
-        TimeOff.location_id.in_(locations),
+        at(TimeOff.location_id),
         TimeOff.end_at > bindparam("window_start"),
         TimeOff.start_at < bindparam("window_end"),
     )
     rooms = select(literal(_ROOM), Room.location_id, null(), Room.id, null(), null()).where(
-        Room.location_id.in_(locations), Room.active
+        at(Room.location_id), Room.active
     )
     return union_all(visits, time_off, rooms)
 

@@ -350,9 +350,15 @@ def _in_window(intervals: Iterable[Interval], window: tuple[int, int]) -> list[t
     """Non-empty intervals that reach into the window, as integer pairs."""
     window_start, window_end = window
     pairs = []
+    epoch, unit = _EPOCH, _MICROSECOND
     for interval in intervals:
-        start = micros(_require_aware(interval.start, "interval start"))
-        end = micros(_require_aware(interval.end, "interval end"))
+        start, end = interval.start, interval.end
+        # UTC (what the database gives) is aware by definition; anything else is checked.
+        if start.tzinfo is not UTC:
+            _require_aware(start, "interval start")
+        if end.tzinfo is not UTC:
+            _require_aware(end, "interval end")
+        start, end = (start - epoch) // unit, (end - epoch) // unit
         if start < end and end > window_start and start < window_end:
             pairs.append((start, end))
     return pairs
@@ -441,8 +447,12 @@ def _first_free_rooms(
         for first, last in _without(waiting, refused_positions):
             chosen[first:last] = [room_id] * (last - first)
         waiting = _within(waiting, refused_positions)
-    pairs = zip(starts, chosen, strict=True)
-    return {start: room_id for start, room_id in pairs if room_id is not None}
+    room_of = dict(zip(starts, chosen, strict=True))
+    if None in chosen:  # usually every start has a room: one scan in C, not a loop per start
+        for start, room_id in zip(starts, chosen, strict=True):
+            if room_id is None:
+                del room_of[start]
+    return room_of
 
 
 def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -22,17 +22,31 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Set on every answer unless its view chose otherwise.
+HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    # Manage links carry a private token in the path: never leak it to another site.
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # Manage links carry a private token in the path: never leak it to another site.
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config["PUBLIC_BASE_URL"].startswith("https://"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # One look at the headers a view set, then the missing ones in one go: this runs on every
+    # answer, and a lookup per header scans the list each time.
+    present = {key.lower() for key, _value in headers.items()}
+    missing = [pair for pair in HEADERS if pair[0].lower() not in present]
+    if current_app.config["PUBLIC_BASE_URL"].startswith("https://") and (
+        HSTS[0].lower() not in present
+    ):
+        missing.append(HSTS)
+    if missing:
+        headers.extend(missing)
     return response
 
 
