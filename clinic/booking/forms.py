@@ -250,10 +250,11 @@ def _submission_key(raw: str | None) -> str | None:
     return raw if _SUBMISSION_KEY.fullmatch(raw) else None
 
 
-def details_form(intake: dict) -> PatientDetailsForm:
-    """The details form for one service: its own health questions and, if it needles, consent.
+def intake_fields(intake: dict, *, signer_hint: str) -> dict:
+    """The fields one service asks for: its health questions and, if it needles, the consent.
 
-    ``intake`` is what clinic.screening.services.intake returns for the service.
+    ``intake`` is what clinic.screening.services.intake returns for the service; ``signer_hint``
+    says which name to sign with. Shared by the booking details and the waitlist offer forms.
     """
     fields: dict = {
         ANSWER_PREFIX + question["key"]: YesNoField(question["text"])
@@ -267,7 +268,7 @@ def details_form(intake: dict) -> PatientDetailsForm:
                 "Type your full name to sign",
                 validators=[DataRequired("Please type your full name to sign.")],
                 filters=[_squash_spaces],
-                description="The same full name you gave above.",
+                description=signer_hint,
             ),
             agree=BooleanField(
                 "I have read and agree to the consent form above",
@@ -281,16 +282,15 @@ def details_form(intake: dict) -> PatientDetailsForm:
                 "for marketing, and saying no does not affect your treatment.",
             ),
         )
-    form_class = type(
-        "ServiceDetailsForm",
-        (PatientDetailsForm,),
-        {
-            "question_keys": tuple(question["key"] for question in intake["questions"]),
-            "asks_consent": bool(intake["consent"]),
-            **fields,
-        },
-    )
-    return form_class()
+    fields["question_keys"] = tuple(question["key"] for question in intake["questions"])
+    fields["asks_consent"] = bool(intake["consent"])
+    return fields
+
+
+def details_form(intake: dict) -> PatientDetailsForm:
+    """The details form for one service: its own health questions and, if it needles, consent."""
+    fields = intake_fields(intake, signer_hint="The same full name you gave above.")
+    return type("ServiceDetailsForm", (PatientDetailsForm,), fields)()
 
 
 class CancelForm(FlaskForm):

@@ -8,7 +8,6 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -18,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from clinic.booking.forms import ANSWER_PREFIX, DayMonthYearField, YesNoField
+from clinic.booking.forms import ANSWER_PREFIX, DayMonthYearField, YesNoField, intake_fields
 from clinic.booking.services import PatientDetails
 from clinic.consent.services import ConsentInput
 from clinic.patients.phones import InvalidPhone, normalize_mobile
@@ -246,38 +245,7 @@ class OfferForm(FlaskForm):
 
 def offer_form(intake: dict) -> OfferForm:
     """The form for one service's offer (``intake`` from clinic.screening.services.intake)."""
-    fields: dict = {
-        ANSWER_PREFIX + question["key"]: YesNoField(question["text"])
-        for question in intake["questions"]
-    }
-    if intake["consent"]:
-        fields.update(
-            consent_version=HiddenField(),
-            signed_name=StringField(
-                "Type your full name to sign",
-                validators=[DataRequired("Please type your full name to sign.")],
-                filters=[_squash_spaces],
-                description="The full name you gave when you joined the waiting list.",
-            ),
-            agree=BooleanField(
-                "I have read and agree to the consent form above",
-                validators=[
-                    DataRequired("Please confirm that you agree, or call us with any questions.")
-                ],
-            ),
-            photos=BooleanField(
-                "Yes, clinical photos of my scalp may be taken for my record",
-                description="Optional. Photos help track your progress. They are never used "
-                "for marketing, and saying no does not affect your treatment.",
-            ),
-        )
-    form_class = type(
-        "ServiceOfferForm",
-        (OfferForm,),
-        {
-            "question_keys": tuple(question["key"] for question in intake["questions"]),
-            "asks_consent": bool(intake["consent"]),
-            **fields,
-        },
+    fields = intake_fields(
+        intake, signer_hint="The full name you gave when you joined the waiting list."
     )
-    return form_class()
+    return type("ServiceOfferForm", (OfferForm,), fields)()
