@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from clinic import config as settings
+from clinic import config as environment
 from clinic.clock import SystemClock
 
 
@@ -48,14 +48,14 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
         from dotenv import load_dotenv
 
         load_dotenv(Path(app.root_path).parent / ".env", override=False)
-    app.config.from_mapping(settings.from_environment(app.instance_path))
+    app.config.from_mapping(environment.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(
+    app.config["SQLALCHEMY_DATABASE_URI"] = environment.database_url(
         app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path
     )
     # A test config may set the locale too: it is checked the same way.
-    app.config["CLINIC_LOCALE"] = settings.clinic_locale(app.config["CLINIC_LOCALE"])
+    app.config["CLINIC_LOCALE"] = environment.clinic_locale(app.config["CLINIC_LOCALE"])
     check_text_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))

@@ -133,6 +133,7 @@ PAGES = [
     Page("new adverse event", "/desk/adverse-events/new?appointment={completed}"),
     Page("edit adverse event", "/desk/adverse-events/{event}/edit", role="practitioner"),
     Page("audit log", "/admin/audit"),
+    Page("settings", "/admin/settings"),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),

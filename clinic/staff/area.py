@@ -47,6 +47,7 @@ def staff_area() -> Blueprint:
     from clinic.patient_record.views import bp as patients_bp
     from clinic.reports.views import bp as reports_bp
     from clinic.screening.views import bp as review_bp
+    from clinic.settings import settings_area
     from clinic.sms.staff_views import bp as texts_bp
     from clinic.staff.views import account_bp
     from clinic.visits.views import bp as visits_bp
@@ -78,6 +79,8 @@ def staff_area() -> Blueprint:
     admin.before_request(_admins_only)
     # Admin pages nest here: /admin/audit has endpoints named "staff.admin.audit.<view>".
     admin.register_blueprint(audit_bp, url_prefix="/audit")
+    # Settings pages nest one level deeper: "staff.admin.settings.<part>.<view>".
+    admin.register_blueprint(settings_area(), url_prefix="/settings")
     parent.register_blueprint(admin, url_prefix=ADMIN_PREFIX)
     return parent
 
