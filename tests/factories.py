@@ -7,14 +7,16 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 
+from clinic.actors import Actor, ActorKind
 from clinic.booking.services import BookingRequest, PatientDetails, book, service_by_slug
 from clinic.catalog.defaults import STANDARD_SERVICES
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
-from clinic.consent import texts as consent_texts
+from clinic.consent import services as consent_services
 from clinic.consent.services import ConsentInput
 from clinic.extensions import db
 from clinic.screening import questions
 from clinic.screening.rules import ServiceProfile, questions_for
+from clinic.settings import consent_services as consent_settings
 from clinic.visits import services as visits
 
 
@@ -88,7 +90,7 @@ def all_no(service_slug: str) -> dict[str, bool]:
 
 def signed(patient: PatientDetails, **overrides) -> ConsentInput:
     values = dict(
-        version=consent_texts.CURRENT_VERSION,
+        version=consent_services.current_version(),
         signed_name=patient.full_name,
         agree=True,
         photos=False,
@@ -119,3 +121,20 @@ def checked_in_and_started(slug: str, start: datetime):
     visits.check_in(appointment.id, changes_since_last_visit=False)
     clock.set(start + timedelta(minutes=45))
     return appointment
+
+
+def publish_consent(
+    extra: str = "\nA new paragraph the clinic added.\n", *, effective_on=None, by=None
+):
+    """Publish the next consent form version as an admin would from the settings: the current
+    text with ``extra`` added, in force from ``effective_on`` (the clinic's today by default)."""
+    newest = consent_settings.latest()
+    return consent_settings.publish(
+        consent_settings.PublishInput(
+            title=newest.title,
+            text=newest.text + extra,
+            effective_on=effective_on or consent_services.clinic_today(),
+            after_version=newest.version,
+        ),
+        by=by or Actor(ActorKind.ADMIN),
+    )

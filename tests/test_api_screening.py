@@ -326,7 +326,7 @@ def test_answers_to_unknown_questions_are_ignored_and_not_kept(client, db):
 
 def signature(**overrides) -> dict:
     return {
-        "version": consent_texts.CURRENT_VERSION,
+        "version": consent_texts.BUILT_IN.version,
         "signed_name": "Alex Morgan",
         "agree": True,
         "photos": False,
@@ -339,7 +339,7 @@ def signature(**overrides) -> dict:
     [
         (None, "consent"),
         (signature(agree=False), "consent.agree"),
-        (signature(version=consent_texts.CURRENT_VERSION + 1), "consent.version"),
+        (signature(version=consent_texts.BUILT_IN.version + 1), "consent.version"),
         (signature(signed_name="Sam Morgan"), "consent.signed_name"),
         (signature(signed_name="Alex"), "consent.signed_name"),
     ],

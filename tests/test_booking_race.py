@@ -189,7 +189,7 @@ def booking_body(start: datetime, n: int, screening: dict[str, bool]) -> dict:
         "sms_opt_in": False,
         "screening": screening,
         "consent": {
-            "version": consent_texts.CURRENT_VERSION,
+            "version": consent_texts.BUILT_IN.version,
             "signed_name": patient.full_name,
             "agree": True,
             "photos": False,

@@ -1,6 +1,6 @@
 """Signed consents are immutable, versioned, and renewed when the form or the course changes."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,23 +12,14 @@ from clinic.consent.models import ConsentForm, SignedConsent
 from clinic.courses.services import CourseRequest, book_course, sessions
 from clinic.errors import ImmutableRecord, ValidationFailed
 from clinic.extensions import db
-from tests.factories import make_booking, make_clinic, patient_details, signed
+from tests.factories import make_booking, make_clinic, patient_details, publish_consent, signed
 
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
-VERSION_2 = texts.ConsentText(
-    version=2,
-    effective=date(2026, 6, 1),
-    title="Consent to scalp microneedling",
-    text=texts.VERSION_1.text + "\nA new paragraph the clinic added.\n",
-)
-
 
 @pytest.fixture
-def new_form_version(monkeypatch):
-    monkeypatch.setitem(texts.VERSIONS, 2, VERSION_2)
-    monkeypatch.setattr(texts, "CURRENT_VERSION", 2)
-    return VERSION_2
+def new_form_version(app):
+    return publish_consent()
 
 
 def test_booking_records_the_signature_with_form_hash_time_and_client(app, clock):
@@ -106,15 +97,14 @@ def test_a_new_form_version_requires_consent_again(app, new_form_version):
     assert "updated" in caught.value.errors["consent.version"][0]
     appointment = make_booking("microneedling", TUESDAY_10)
     assert consent_services.current_consent_for(appointment).form_version == 2
-    assert consent_services.current_form().sha256 == VERSION_2.sha256
+    assert consent_services.current_form().sha256 == new_form_version.sha256
 
 
-def test_a_signature_of_the_old_version_no_longer_covers_a_visit(app, monkeypatch):
+def test_a_signature_of_the_old_version_no_longer_covers_a_visit(app):
     make_clinic()
     appointment = make_booking("microneedling", TUESDAY_10)
     assert consent_services.current_consent_for(appointment) is not None
-    monkeypatch.setitem(texts.VERSIONS, 2, VERSION_2)
-    monkeypatch.setattr(texts, "CURRENT_VERSION", 2)
+    publish_consent()
     assert consent_services.current_consent_for(appointment) is None
 
 

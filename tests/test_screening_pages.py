@@ -6,7 +6,6 @@ import hashlib
 import html
 import logging
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -22,7 +21,7 @@ from clinic.patients.models import Patient
 from clinic.screening import questions
 from clinic.screening import services as screening_services
 from clinic.screening.models import ReviewStatus, Screening
-from tests.factories import make_clinic
+from tests.factories import make_clinic, publish_consent
 from tests.helpers import make_staff
 
 LOCATION_PHONE = "+44 20 7946 0000"
@@ -146,7 +145,7 @@ def test_prp_questions_are_only_on_the_prp_form(client, clinic):
 @pytest.mark.parametrize("slug", NEEDLING)
 def test_needling_service_shows_the_current_consent_to_sign(client, clinic, slug):
     page = text(client.get(details_url(slug)))
-    current = consent_texts.current()
+    current = consent_texts.BUILT_IN
     assert current.title in page
     assert "Risks and how common they are" in page
     assert "no result is guaranteed" in page
@@ -268,17 +267,11 @@ def test_signature_is_matched_without_regard_to_case_or_spacing(client, clinic):
     assert db.session.scalar(select(SignedConsent)).signed_name == "sam PATEL"
 
 
-def test_consent_updated_while_the_form_was_open_must_be_read_again(client, clinic, monkeypatch):
+def test_consent_updated_while_the_form_was_open_must_be_read_again(client, clinic):
     url = details_url("microneedling")
     page = text(client.get(url))
     form = filled_in(page, photos="y")
-    newer = replace(
-        consent_texts.current(),
-        version=2,
-        text=consent_texts.current().text + "\nA new paragraph for version two.\n",
-    )
-    monkeypatch.setitem(consent_texts.VERSIONS, 2, newer)
-    monkeypatch.setattr(consent_texts, "CURRENT_VERSION", 2)
+    publish_consent("\nA new paragraph for version two.\n")
 
     response = client.post(url, data=form)
     page = text(response)
@@ -341,7 +334,7 @@ def test_signed_consent_records_version_hash_name_choices_and_browser(client, cl
     assert response.status_code == 303
     consent = db.session.scalar(select(SignedConsent))
     appointment = db.session.scalar(select(Appointment))
-    current = consent_texts.current()
+    current = consent_texts.BUILT_IN
     assert consent.appointment_id == appointment.id
     assert consent.form_version == current.version
     assert consent.form_sha256 == hashlib.sha256(current.text.encode("utf-8")).hexdigest()

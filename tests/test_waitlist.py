@@ -83,7 +83,7 @@ def entry_status(entry) -> str:
 
 def take_form(slug="microneedling", name="Waiting Patient 1", **extra) -> dict:
     form = {f"answer_{key}": "no" for key in all_no(slug)} | extra
-    form.update(consent_version=str(consent_texts.CURRENT_VERSION), signed_name=name, agree="y")
+    form.update(consent_version=str(consent_texts.BUILT_IN.version), signed_name=name, agree="y")
     return form
 
 

@@ -183,7 +183,9 @@ SCHEMAS: dict = {
             "version": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "Send this back as `consent.version` when booking.",
+                "description": "The version in force today (the clinic publishes new ones, "
+                "each from its effective date). Send this back as `consent.version` when "
+                "booking.",
             },
             "title": {"type": "string"},
             "text": {
@@ -232,7 +234,9 @@ SCHEMAS: dict = {
             "version": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "The intake's `consent.version`; an older one is refused.",
+                "description": "The intake's `consent.version`. A version that is no longer "
+                "in force (a newer one took effect after the intake was read) is refused with "
+                "a `consent.version` field error: read the intake again and show the new text.",
             },
             "signed_name": {
                 "type": "string",

@@ -21,7 +21,7 @@ from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.calendar import grid
 from clinic.catalog.models import INGREDIENTS, Location, Practitioner, Room, Service, TimeOff
 from clinic.clock import utcnow
-from clinic.consent import texts as consent_texts
+from clinic.consent import services as consent_services
 from clinic.consent.models import SignedConsent
 from clinic.errors import NotFound
 from clinic.extensions import db
@@ -304,7 +304,7 @@ def visit_flags(visits: list[_Visit], now: datetime) -> dict[int, tuple[str, ...
     consents = db.session.execute(
         select(SignedConsent.patient_id, SignedConsent.course_id).where(
             SignedConsent.patient_id.in_(patient_ids),
-            SignedConsent.form_version == consent_texts.CURRENT_VERSION,
+            SignedConsent.form_version == consent_services.current_version(),
         )
     ).all()
     signed_patients = {patient_id for patient_id, _ in consents}

@@ -10,6 +10,13 @@ from clinic.extensions import db
 
 
 class ConsentForm(db.Model):
+    """One published version of the consent form: written once, never updated or deleted
+    (signatures point to it). The version in force is the newest whose effective date has come.
+
+    ``published_by_id`` and ``published_at`` are empty for the built-in version 1, which the
+    application seeds, and for versions written before publishing from the settings existed.
+    """
+
     __tablename__ = "consent_form"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -18,6 +25,10 @@ class ConsentForm(db.Model):
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     effective_on: Mapped[date]
+    published_at = mapped_column(UTCDateTime(), nullable=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    published_by = relationship("StaffUser")
 
 
 class SignedConsent(db.Model):

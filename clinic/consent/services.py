@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
@@ -10,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from clinic.clock import utcnow
 from clinic.consent import texts
 from clinic.consent.models import ConsentForm, SignedConsent
-from clinic.errors import ImmutableRecord
+from clinic.errors import ImmutableRecord, ValidationFailed
 from clinic.extensions import db
+from clinic.web.formatting import clinic_tz
 
 
 @dataclass(frozen=True)
@@ -25,26 +27,77 @@ class ConsentInput:
     user_agent: str = ""
 
 
-def current_form() -> ConsentForm:
-    """The database row for the current consent text, created the first time it is needed."""
-    text = texts.current()
-    form = db.session.scalar(select(ConsentForm).where(ConsentForm.version == text.version))
+def clinic_today() -> date:
+    """The clinic's calendar day now: a version takes effect at the clinic's midnight."""
+    return utcnow().astimezone(clinic_tz()).date()
+
+
+def current_form(on: date | None = None) -> ConsentForm:
+    """The version in force on ``on`` (by default the clinic's today): the newest published
+    version whose effective date has come.
+
+    Versions take effect in the order of their numbers (publishing refuses an earlier date than
+    the last version's), so "newest in force" is simply the highest number in force. Before any
+    version's date (a clock set before version 1's) the first version stands.
+
+    While nothing is stored yet, this is the built-in text as an unsaved version 1: reads never
+    write (a write inside a read transaction is what makes SQLite report "database is locked"
+    under load); it is stored by the first signature, in that signature's transaction, or by
+    ``store_built_in()``.
+    """
+    day = on or clinic_today()
+    form = db.session.scalar(
+        select(ConsentForm)
+        .where(ConsentForm.effective_on <= day)
+        .order_by(ConsentForm.version.desc())
+        .limit(1)
+    )
     if form is not None:
         return form
-    form = ConsentForm(
+    first = db.session.scalar(select(ConsentForm).order_by(ConsentForm.version).limit(1))
+    return first if first is not None else _built_in_form()
+
+
+def current_version() -> int:
+    """The number of the version in force today: what a signature must be of to count."""
+    return current_form().version
+
+
+def _built_in_form() -> ConsentForm:
+    text = texts.BUILT_IN
+    return ConsentForm(
         version=text.version,
         title=text.title,
         text=text.text,
         sha256=text.sha256,
         effective_on=text.effective,
     )
+
+
+def stored_current_form() -> ConsentForm:
+    """The version in force, stored (version 1 is stored first if need be): for writers, inside
+    their write transaction, that record something against it."""
+    form = current_form()
+    return form if form.id is not None else store_built_in()
+
+
+def store_built_in() -> ConsentForm:
+    """Store the built-in text as version 1 if no version is stored yet, inside the caller's
+    write transaction, and return version 1."""
+    stored = db.session.scalar(select(ConsentForm).where(ConsentForm.version == 1))
+    if stored is not None:
+        return stored
+    form = _built_in_form()
     try:
         with db.session.begin_nested():
             db.session.add(form)
     except IntegrityError:
-        # Another process published it first; theirs is identical.
-        form = db.session.scalar(select(ConsentForm).where(ConsentForm.version == text.version))
+        # Another process stored it first; theirs is identical.
+        form = db.session.scalar(select(ConsentForm).where(ConsentForm.version == 1))
     return form
+
+
+STALE_VERSION = "The consent form has been updated; please read the current version and sign again."
 
 
 def check_input(consent: ConsentInput | None, patient_name: str) -> dict[str, list[str]]:
@@ -52,10 +105,8 @@ def check_input(consent: ConsentInput | None, patient_name: str) -> dict[str, li
     if consent is None:
         return {"consent": ["Please read and sign the consent form."]}
     errors: dict[str, list[str]] = {}
-    if consent.version != texts.CURRENT_VERSION:
-        errors["consent.version"] = [
-            "The consent form has been updated; please read the current version and sign again."
-        ]
+    if consent.version != current_version():
+        errors["consent.version"] = [STALE_VERSION]
     if consent.agree is not True:
         errors["consent.agree"] = ["Please confirm that you agree, or call us with any questions."]
     name = " ".join((consent.signed_name or "").split())
@@ -69,8 +120,17 @@ def check_input(consent: ConsentInput | None, patient_name: str) -> dict[str, li
 
 
 def sign(patient, consent: ConsentInput, *, appointment=None, course=None) -> SignedConsent:
-    """Record a signature inside the caller's transaction."""
-    form = current_form()
+    """Record a signature inside the caller's transaction.
+
+    Raises ValidationFailed when the signed version is no longer the one in force: a new
+    version can take effect between the caller's check and its transaction (at the clinic's
+    midnight), and a signature must be of the text that is current when it is recorded.
+    """
+    form = stored_current_form()
+    if consent.version != form.version:
+        raise ValidationFailed(
+            {"consent.version": [STALE_VERSION]}, message="The consent form has been updated."
+        )
     signed = SignedConsent(
         patient_id=patient.id,
         consent_form_id=form.id,
@@ -98,7 +158,7 @@ def current_consent_for(appointment) -> SignedConsent | None:
     """
     query = select(SignedConsent).where(
         SignedConsent.patient_id == appointment.patient_id,
-        SignedConsent.form_version == texts.CURRENT_VERSION,
+        SignedConsent.form_version == current_version(),
     )
     if appointment.course_id is not None:
         query = query.where(SignedConsent.course_id == appointment.course_id)

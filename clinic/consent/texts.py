@@ -1,4 +1,9 @@
-"""Consent form texts, versioned. A published version is never edited: add a new one."""
+"""The consent form's built-in text: version 1, seeded into the database when it has none.
+
+Later versions are published by an admin from the settings (Settings > Consent form versions)
+and live only in the database; clinic.consent.services.current_form() says which is in force.
+This text is never edited: signatures of version 1 point to it by its hash.
+"""
 
 from __future__ import annotations
 
@@ -67,9 +72,4 @@ them and HELP for help. Text messages are not encrypted.
 """,
 )
 
-VERSIONS: dict[int, ConsentText] = {1: VERSION_1}
-CURRENT_VERSION = 1
-
-
-def current() -> ConsentText:
-    return VERSIONS[CURRENT_VERSION]
+BUILT_IN = VERSION_1

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from clinic.booking.models import Appointment
 from clinic.catalog.models import Practitioner, Service
-from clinic.consent import texts as consent_texts
+from clinic.consent import services as consent_services
 from clinic.consent.models import SignedConsent
 from clinic.courses import services as course_services
 from clinic.courses.models import Course
@@ -65,7 +65,7 @@ def course_page(course_id: int) -> CoursePage:
         select(SignedConsent)
         .where(
             SignedConsent.course_id == course.id,
-            SignedConsent.form_version == consent_texts.CURRENT_VERSION,
+            SignedConsent.form_version == consent_services.current_version(),
         )
         .order_by(SignedConsent.signed_at.desc())
     ).first()

@@ -41,7 +41,6 @@ from clinic.catalog.defaults import STANDARD_SERVICES
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
 from clinic.clock import utcnow
 from clinic.consent import services as consent_services
-from clinic.consent import texts as consent_texts
 from clinic.consent.models import SignedConsent
 from clinic.consent.services import ConsentInput
 from clinic.courses.services import CourseRequest, book_course
@@ -490,7 +489,7 @@ def _historical_visit(**values) -> Appointment:
 def _clinical_records(rng, held: list[Appointment], practitioner_account: StaffUser) -> None:
     """Every treatment that went ahead had a cleared screening, a signature and, once done, a
     session record; a few screenings needed a practitioner's review first."""
-    form = consent_services.current_form()
+    form = consent_services.stored_current_form()
     questionnaire = questions.current()
     for appointment in held:
         if not appointment.needles or appointment.status not in (
@@ -587,7 +586,7 @@ def _book_for_review(rng, diary: _Diary, service: Service, yes, window, patients
             for q in questions_for(questions.current(), ServiceProfile.of(service))
         }
         consent = ConsentInput(
-            version=consent_texts.CURRENT_VERSION,
+            version=consent_services.current_version(),
             signed_name=patient.full_name,
             agree=True,
             photos=True,
@@ -642,7 +641,7 @@ def _book_course(rng, diary: _Diary, service: Service, patients, desk_account: S
                     consent_services.sign(
                         patient,
                         ConsentInput(
-                            version=consent_texts.CURRENT_VERSION,
+                            version=consent_services.current_version(),
                             signed_name=patient.full_name,
                             agree=True,
                             photos=True,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from clinic.booking.models import Appointment
 from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
-from clinic.consent import texts as consent_texts
+from clinic.consent import services as consent_services
 from clinic.consent.models import SignedConsent
 from clinic.courses.models import Course
 from clinic.errors import NotFound
@@ -224,7 +224,7 @@ def day_sheet(day: date, place: Location) -> sheet.DaySheet:
         db.session.execute(
             select(SignedConsent.patient_id, SignedConsent.course_id).where(
                 SignedConsent.patient_id.in_(sorted({row[12] for row in rows})),
-                SignedConsent.form_version == consent_texts.CURRENT_VERSION,
+                SignedConsent.form_version == consent_services.current_version(),
             )
         ).all()
     )

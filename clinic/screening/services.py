@@ -13,7 +13,7 @@ from clinic.actors import Actor
 from clinic.audit import services as audit
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.clock import utcnow
-from clinic.consent import texts as consent_texts
+from clinic.consent import services as consent_services
 from clinic.database import write_transaction
 from clinic.errors import ChangeNotAllowed, NotFound, ScreeningStopped, ValidationFailed
 from clinic.extensions import db
@@ -45,7 +45,7 @@ def intake(service) -> dict:
     """What a client must show before booking this service (the API's intake document)."""
     questionnaire = questions.current()
     asked = questions_for(questionnaire, ServiceProfile.of(service))
-    consent = consent_texts.current() if service.needles else None
+    consent = consent_services.current_form() if service.needles else None
     return {
         "questionnaire_version": questionnaire.version,
         "questions": [{"key": q.key, "text": q.text} for q in asked],

@@ -13,7 +13,6 @@ from clinic.actors import ActorKind
 from clinic.booking.models import Appointment
 from clinic.catalog.models import Practitioner, Room
 from clinic.consent import services as consent_services
-from clinic.consent import texts as consent_texts
 from clinic.consent.models import ConsentForm, SignedConsent
 from clinic.courses.models import Course
 from clinic.errors import NotFound
@@ -62,7 +61,7 @@ class Visit:
     course: Course | None
     questions: tuple[questions.Question, ...]  # what a desk re-screen asks for this service
     questionnaire_version: int
-    consent_text: consent_texts.ConsentText
+    consent_text: ConsentForm  # the version in force, for the desk to have signed
 
 
 def visit(appointment_id: int, *, clinical: bool = False) -> Visit:
@@ -95,7 +94,7 @@ def visit(appointment_id: int, *, clinical: bool = False) -> Visit:
         course=db.session.get(Course, appointment.course_id) if appointment.course_id else None,
         questions=questions_for(questions.current(), ServiceProfile.of(appointment.service)),
         questionnaire_version=questions.CURRENT_VERSION,
-        consent_text=consent_texts.current(),
+        consent_text=consent_services.current_form(),
     )
 
 
