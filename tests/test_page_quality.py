@@ -64,6 +64,11 @@ def answer_a_stopping_question(page: BrowserPage) -> None:
     page.get_by_role("button", name="Book this visit").click()
 
 
+def publish_an_untitled_consent_version(page: BrowserPage) -> None:
+    page.get_by_label("Title").fill("")
+    page.get_by_role("button", name=re.compile(r"^Publish version")).click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -134,6 +139,15 @@ PAGES = [
     Page("edit adverse event", "/desk/adverse-events/{event}/edit", role="practitioner"),
     Page("audit log", "/admin/audit"),
     Page("settings", "/admin/settings"),
+    Page("consent versions", "/admin/settings/consent"),
+    Page("consent version", "/admin/settings/consent/1"),
+    Page("publish consent version", "/admin/settings/consent/new"),
+    Page(
+        "publish consent version with errors",
+        "/admin/settings/consent/new",
+        status=422,
+        steps=publish_an_untitled_consent_version,
+    ),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),
