@@ -19,7 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from clinic.catalog.models import INGREDIENTS
 from clinic.settings.catalog_services import (
@@ -68,7 +68,10 @@ def _minutes(label: str, description: str) -> IntegerField:
         label,
         validators=[InputRequired(f"Enter the {label.lower()}.")],
         description=description,
-        render_kw={"inputmode": "numeric"},
+        # A text box with a numeric keypad, like the app's other number fields: a number
+        # input's spinner and its browser-made messages bypass the field messages.
+        widget=TextInput(),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
 
 
