@@ -142,6 +142,8 @@ def test_an_added_service_is_stored_in_pence_with_a_slug_from_its_name_and_audit
         ({"name": "   "}, "name", "Enter the service's name"),
         ({"slug": "Beard Needling!"}, "slug", "lower-case letters"),
         ({"description": "y" * 501}, "description", "Shorten the description"),
+        ({"name": "Beard\x00needling"}, "name", "letters, digits, spaces and punctuation"),
+        ({"description": "Line one\nline\x1b two"}, "description", "letters, digits, spaces"),
     ],
 )
 def test_a_service_the_rules_refuse_gets_a_field_message_and_nothing_is_saved(
@@ -299,6 +301,7 @@ def test_a_new_room_makes_a_parallel_time_free_at_once(admin):
     [
         ({"name": ""}, 422, "Enter the room's name."),
         ({"name": "r" * 81}, 422, "Shorten the name."),
+        ({"name": "Room\x00 9"}, 422, "letters, digits, spaces"),
         ({"name": "room 1"}, 409, "already has a room with this name"),
         ({"name": "Room 9", "location": "999999"}, 404, None),
         ({"name": "Room 9", "location": "upstairs"}, 422, None),
@@ -418,6 +421,10 @@ def test_an_added_location_keeps_its_phone_in_international_form_and_is_audited(
         ({"timezone": "europe/london"}, "timezone", "IANA name"),
         ({"name": ""}, "name", "Enter the location's name."),
         ({"address": "a" * 301}, "address", "Shorten the address"),
+        ({"address": "2 Quay Street\x00"}, "address", "letters, digits, spaces"),
+        ({"name": "River\x00side"}, "name", "letters, digits, spaces"),
+        ({"timezone": "Europe/London\x00"}, "timezone", "IANA name"),
+        ({"phone": "0161 496\x00 0000"}, "phone", "phone number"),
     ],
 )
 def test_a_location_the_rules_refuse_gets_a_field_message(admin, changes, field, message):

@@ -107,6 +107,16 @@ def _check_version(version: str, current: str, what: str) -> None:
         )
 
 
+CONTROL_MESSAGE = "Use letters, digits, spaces and punctuation only."
+
+
+def _has_control(text: str, *, lines: bool = False) -> bool:
+    """Control characters (a NUL, say, which PostgreSQL refuses to store) in what people typed;
+    ``lines`` lets line breaks and tabs through, as a description or an address has them."""
+    allowed = {"\n", "\r", "\t"} if lines else set()
+    return any(unicodedata.category(char)[0] == "C" and char not in allowed for char in text)
+
+
 def _changes(before: dict, after: dict) -> dict[str, tuple]:
     return {key: (before[key], after[key]) for key in after if before[key] != after[key]}
 
@@ -200,8 +210,12 @@ def _service_errors(details: ServiceDetails) -> dict[str, list[str]]:
         refuse("name", "Enter the service's name.")
     elif len(details.name) > MAX_SERVICE_NAME_CHARS:
         refuse("name", f"Shorten the name to {MAX_SERVICE_NAME_CHARS} characters.")
+    elif _has_control(details.name):
+        refuse("name", CONTROL_MESSAGE)
     if len(details.description) > MAX_DESCRIPTION_CHARS:
         refuse("description", f"Shorten the description to {MAX_DESCRIPTION_CHARS} characters.")
+    elif _has_control(details.description, lines=True):
+        refuse("description", CONTROL_MESSAGE)
     duration = details.duration_minutes
     if not MINUTE_STEP <= duration <= MAX_DURATION_MINUTES:
         refuse(
@@ -347,8 +361,12 @@ def _checked_location(details: LocationDetails, *, stored_phone: str = "") -> Lo
         errors["name"] = ["Enter the location's name."]
     elif len(details.name) > MAX_LOCATION_NAME_CHARS:
         errors["name"] = [f"Shorten the name to {MAX_LOCATION_NAME_CHARS} characters."]
+    elif _has_control(details.name):
+        errors["name"] = [CONTROL_MESSAGE]
     if len(details.address) > MAX_ADDRESS_CHARS:
         errors["address"] = [f"Shorten the address to {MAX_ADDRESS_CHARS} characters."]
+    elif _has_control(details.address, lines=True):
+        errors["address"] = [CONTROL_MESSAGE]
     phone = details.phone.strip()
     if not (stored_phone and phone == stored_phone):
         # A number on record sent back unchanged stands as it is, as the patient contact form
@@ -449,6 +467,8 @@ def _room_name(name: str) -> str:
         raise ValidationFailed({"name": ["Enter the room's name."]})
     if len(name) > MAX_ROOM_NAME_CHARS:
         raise ValidationFailed({"name": [f"Shorten the name to {MAX_ROOM_NAME_CHARS} characters."]})
+    if _has_control(name):
+        raise ValidationFailed({"name": [CONTROL_MESSAGE]})
     return name
 
 
