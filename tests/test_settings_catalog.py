@@ -478,3 +478,19 @@ def test_an_empty_location_may_change_its_time_zone_and_a_stale_edit_is_refused(
     assert send(admin, path, LOCATION | {"name": "Test Clinic"}).status_code == 303
     clash = send(admin, f"{SETTINGS}/locations/new", LOCATION | {"name": "test clinic"})
     assert clash.status_code == 409
+
+
+def test_an_ingredient_added_to_a_service_asks_booked_visits_its_questions_again(admin):
+    clinic = make_clinic()
+    service = clinic.services["microneedling"]
+    visit = make_booking("microneedling", TUESDAY_10)
+    assert "Screening is missing" not in text(admin.get(f"/desk/visits/{visit.id}"))
+
+    response = send(
+        admin,
+        f"{SETTINGS}/services/{service.id}",
+        service_form(service, ingredients=["numbing", "minoxidil", "prp"]),
+    )
+
+    assert response.status_code == 303
+    assert "Screening is missing or out of date" in text(admin.get(f"/desk/visits/{visit.id}"))
