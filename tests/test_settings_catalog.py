@@ -192,6 +192,8 @@ def test_an_edit_is_saved_with_each_changed_field_before_and_after_and_the_slug_
         "uses_numbing": [True, False],
         "uses_minoxidil": [True, False],
     }
+    log = text(admin.get("/admin/audit"))
+    assert "settings.service_changed" in log and "Kim Admin" in log
     # The same form again changes nothing and records nothing more.
     assert send(admin, path, service_form(saved)).status_code == 303
     assert len(audit_rows("settings.service_changed")) == 1
