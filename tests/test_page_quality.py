@@ -69,6 +69,19 @@ def publish_an_untitled_consent_version(page: BrowserPage) -> None:
     page.get_by_role("button", name=re.compile(r"^Publish version")).click()
 
 
+def submit_a_service_without_details(page: BrowserPage) -> None:
+    page.get_by_role("button", name="Add the service").click()
+
+
+def submit_a_location_without_a_phone(page: BrowserPage) -> None:
+    page.get_by_label("Phone number").fill("")
+    page.get_by_role("button", name="Save").click()
+
+
+def submit_a_room_without_a_name(page: BrowserPage) -> None:
+    page.get_by_role("button", name="Add the room").click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -148,6 +161,32 @@ PAGES = [
         status=422,
         steps=publish_an_untitled_consent_version,
     ),
+    Page("settings services", "/admin/settings/services"),
+    Page("settings a service", "/admin/settings/services/{settings_service}"),
+    Page("settings new service", "/admin/settings/services/new"),
+    Page(
+        "settings new service with errors",
+        "/admin/settings/services/new",
+        status=422,
+        steps=submit_a_service_without_details,
+    ),
+    Page("settings locations", "/admin/settings/locations"),
+    Page("settings new location", "/admin/settings/locations/new"),
+    Page("settings a location", "/admin/settings/locations/{settings_location}"),
+    Page(
+        "settings a location with errors",
+        "/admin/settings/locations/{settings_location}",
+        status=422,
+        steps=submit_a_location_without_a_phone,
+    ),
+    Page("settings rooms", "/admin/settings/rooms"),
+    Page(
+        "settings rooms with errors",
+        "/admin/settings/rooms",
+        status=422,
+        steps=submit_a_room_without_a_name,
+    ),
+    Page("settings a room", "/admin/settings/rooms/{settings_room}"),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),
@@ -283,6 +322,9 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         "course_patient": str(open_visit.patient_id),
         "texter": str(checked_in.patient_id),
         "event": str(event.id),
+        "settings_service": str(clinic.services["microneedling"].id),
+        "settings_location": str(clinic.location.id),
+        "settings_room": str(clinic.rooms[0].id),
     }
 
 
