@@ -64,6 +64,17 @@ def answer_a_stopping_question(page: BrowserPage) -> None:
     page.get_by_role("button", name="Book this visit").click()
 
 
+def submit_backwards_hours(page: BrowserPage) -> None:
+    page.get_by_label("Monday").fill("17:00-09:00")
+    page.get_by_role("button", name="Save the hours").click()
+
+
+def submit_time_off_without_times(page: BrowserPage) -> None:
+    page.get_by_label("From (date)").fill("2026-03-04")
+    page.get_by_label("Until (date)").fill("2026-03-04")
+    page.get_by_role("button", name="Add the time off").click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -134,6 +145,24 @@ PAGES = [
     Page("edit adverse event", "/desk/adverse-events/{event}/edit", role="practitioner"),
     Page("audit log", "/admin/audit"),
     Page("settings", "/admin/settings"),
+    Page("settings, practitioners", "/admin/settings/practitioners"),
+    Page("settings, a practitioner", "/admin/settings/practitioners/1"),
+    Page("settings, add a practitioner", "/admin/settings/practitioners/new"),
+    Page("settings, weekly hours", "/admin/settings/practitioners/1/hours"),
+    Page(
+        "settings, weekly hours with errors",
+        "/admin/settings/practitioners/1/hours",
+        status=422,
+        steps=submit_backwards_hours,
+    ),
+    Page("settings, time off", "/admin/settings/practitioners/1/time-off"),
+    Page(
+        "settings, time off with errors",
+        "/admin/settings/practitioners/1/time-off",
+        status=422,
+        steps=submit_time_off_without_times,
+    ),
+    Page("settings, closures", "/admin/settings/closures"),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),
