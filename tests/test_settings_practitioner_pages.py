@@ -161,6 +161,19 @@ def test_deactivating_a_practitioner_with_visits_to_come_lists_them_to_move(admi
     assert fresh(Practitioner, first.id).active
 
 
+def test_unticking_a_service_keeps_its_booked_visits_and_lists_them(admin, clinic):
+    first = clinic.practitioners[0]
+    visit = make_booking("microneedling", TUESDAY_10, practitioner_id=first.id)
+    path = f"{BASE}/practitioners/{first.id}"
+    form = form_of(admin, path)
+    form["service_ids"] = str(clinic.services["consultation"].id)
+    assert admin.post(path, data=form).status_code == 303
+    page = text(admin.get(path))
+    assert "Booked visits for services no longer offered" in page
+    assert f"/desk/visits/{visit.id}" in page
+    assert [s.slug for s in fresh(Practitioner, first.id).services] == ["consultation"]
+
+
 def test_a_stale_practitioner_form_gets_409_and_a_fresh_form(admin, clinic):
     first = clinic.practitioners[0]
     path = f"{BASE}/practitioners/{first.id}"

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from clinic.actors import Actor
 from clinic.audit.models import AuditEvent
 from clinic.booking import services as booking
-from clinic.catalog.models import Practitioner, TimeOff, WorkingHours
+from clinic.booking.models import Appointment
+from clinic.catalog.models import Location, Practitioner, TimeOff, WorkingHours
 from clinic.errors import NotFound, ValidationFailed
 from clinic.extensions import db
 from clinic.settings import practitioners_services as settings
@@ -297,6 +298,38 @@ def test_a_practitioner_whose_visits_are_past_can_be_deactivated(clinic, admin, 
     (event,) = audit_rows("settings.practitioner_changed")
     assert event.changes["active"] == [True, False]
     assert starts_on(TUESDAY + timedelta(days=1), first.id) == []
+
+
+def test_moving_a_practitioner_to_another_location_waits_for_their_visits(clinic, admin):
+    first = clinic.practitioners[0]
+    north = Location(name="North", phone="+44 20 7946 0001", timezone="Europe/London")
+    db.session.add(north)
+    db.session.commit()
+    visit = make_booking("consultation", TUESDAY_10, practitioner_id=first.id)
+    member = settings.practitioner(first.id)
+    moved = details(clinic, name=member.name, location_id=north.id)
+    with pytest.raises(settings.VisitsToMove) as refused:
+        settings.change_practitioner(
+            first.id, moved, fingerprint=settings.practitioner_fingerprint(member), by=admin
+        )
+    assert [v.id for v in refused.value.visits] == [visit.id]
+    assert "before you move" in refused.value.message
+
+    booking.cancel(fresh_visit(visit.id), reason="Moving clinic", by=admin)
+    member = settings.practitioner(first.id)
+    changed = settings.change_practitioner(
+        first.id, moved, fingerprint=settings.practitioner_fingerprint(member), by=admin
+    )
+    assert changed["location"] == ("Test Clinic", "North")
+    assert audit_rows("settings.practitioner_changed")[0].changes["location"] == [
+        "Test Clinic",
+        "North",
+    ]
+
+
+def fresh_visit(visit_id: int) -> Appointment:
+    db.session.rollback()
+    return db.session.get(Appointment, visit_id)
 
 
 def test_an_edit_over_changed_details_is_refused(clinic, admin):
