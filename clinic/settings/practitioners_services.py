@@ -458,14 +458,13 @@ def inside_hours(
 ) -> bool:
     """Whether ``[start, end)`` lies inside one stretch of the week's working time. Pure.
 
-    Touching blocks make one stretch; a visit may cross local midnight only if blocks on both
-    days reach it, which the database's start-before-end rule makes impossible, so a visit is
-    checked against the blocks of the local days it touches.
+    Blocks never cross local midnight (the database keeps start before end), so only the
+    blocks of the local days the visit touches can hold it; touching blocks are one stretch.
     """
     first = localtime.local_date(start, tz)
     last = localtime.local_date(end - timedelta(microseconds=1), tz)
     stretches: list[tuple[datetime, datetime]] = []
-    day = first - timedelta(days=1)
+    day = first
     while day <= last:
         for block_start, block_end in week.get(day.weekday(), ()):
             stretches.append(
@@ -693,11 +692,9 @@ def _time_off_changes(entry: TimeOff, *, added: bool) -> dict[str, tuple]:
         "end_at": entry.end_at,
         "reason": entry.reason,
     }
-    return {
-        key: ((None, value) if added else (value, None))
-        for key, value in values.items()
-        if value is not None or key != "practitioner_id"
-    }
+    if entry.practitioner_id is None:
+        del values["practitioner_id"]  # a closure: the whole location
+    return {key: (None, value) if added else (value, None) for key, value in values.items()}
 
 
 # --- booked visits to come ------------------------------------------------------------------
