@@ -294,8 +294,19 @@ def test_time_off_is_added_listed_with_the_visits_inside_it_and_removed(admin, c
         ({"end_time": "08:00"}, "The end must be after the start."),
         ({"start_day": "2026-02-02", "end_day": "2026-02-02"}, "ends in the past"),
         ({"reason": "r" * 201}, "Shorten the reason to 200 characters."),
+        ({"end_day": "9999-12-31"}, "Enter a date from now to 3 years ahead."),
+        ({"start_day": "0001-01-01"}, "Enter a date from now to 3 years ahead."),
     ],
-    ids=["no-times", "bad-date", "bad-time", "backwards", "past", "long-reason"],
+    ids=[
+        "no-times",
+        "bad-date",
+        "bad-time",
+        "backwards",
+        "past",
+        "long-reason",
+        "year-9999",
+        "year-1",
+    ],
 )
 def test_time_off_that_cannot_be_is_a_422(admin, clinic, change, message):
     path = f"{BASE}/practitioners/{clinic.practitioners[0].id}/time-off"
@@ -361,6 +372,18 @@ def test_a_closure_is_added_for_whole_days_and_removed(admin, clinic, clock):
     remove = f"{path}/{closure.id}/remove"
     assert admin.post(remove, data=form_of(admin, path, remove)).status_code == 303
     assert actions()[-2:] == ["settings.closure_added", "settings.closure_removed"]
+
+
+def test_a_whole_day_closure_at_the_end_of_time_is_a_422_not_a_crash(admin, clinic):
+    path = f"{BASE}/closures"
+    form = form_of(admin, path) | {
+        "start_day": "9999-12-31",
+        "end_day": "9999-12-31",
+        "whole_days": "y",
+    }
+    response = admin.post(path, data=form)
+    assert response.status_code == 422
+    assert "Enter a date from now to 3 years ahead." in text(response)
 
 
 def test_a_closure_form_with_an_unknown_location_is_a_422(admin, clinic):

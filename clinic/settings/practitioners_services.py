@@ -46,6 +46,8 @@ GRID_MINUTES = 5
 MAX_BLOCKS_PER_DAY = 4
 # Leave longer than a year is not time off: the practitioner is deactivated instead.
 MAX_TIME_OFF_DAYS = 366
+# Time off and closures are planned at most this far ahead.
+MAX_YEARS_AHEAD = 3
 MAX_NAME_CHARS = 120
 MAX_REASON_CHARS = 200
 
@@ -641,6 +643,15 @@ def _checked_span(entry: TimeOffInput, tz: ZoneInfo) -> tuple[datetime, datetime
     errors: dict[str, list[str]] = {}
     if len(entry.reason.strip()) > MAX_REASON_CHARS:
         errors["reason"] = [f"Shorten the reason to {MAX_REASON_CHARS} characters."]
+    # Dates far from today are typing mistakes (year 9999 would not even have a next day).
+    today = localtime.local_date(utcnow(), tz)
+    earliest = today - timedelta(days=366)
+    latest = today + timedelta(days=MAX_YEARS_AHEAD * 366)
+    for name in ("start_day", "end_day"):
+        if not earliest <= getattr(entry, name) <= latest:
+            errors[name] = [f"Enter a date from now to {MAX_YEARS_AHEAD} years ahead."]
+    if "start_day" in errors or "end_day" in errors:
+        raise ValidationFailed(errors)
     start, end = time_off_span(entry, tz)
     end_field = "end_day" if entry.whole_days or entry.end_day < entry.start_day else "end_time"
     if end <= start:
