@@ -62,6 +62,11 @@ def text(response) -> str:
     return html.unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
 
 
+def words(response) -> str:
+    """What the page says, without its markup."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
 def fresh(model, row_id):
     db.session.rollback()
     return db.session.get(model, row_id)
@@ -331,6 +336,8 @@ def test_time_off_sent_twice_is_recorded_once(admin, clinic):
         "whole_days": "y",
     }
     assert admin.post(path, data=form).status_code == 303
+    shown = words(admin.get(path))
+    assert "Wednesday 4 March 2026 to Thursday 5 March 2026 , whole days" in shown
     response = admin.post(path, data=form)
     assert response.status_code == 409
     assert "overlaps time off already recorded" in text(response)
@@ -368,7 +375,8 @@ def test_a_closure_is_added_for_whole_days_and_removed(admin, clinic, clock):
     closure = db.session.scalar(select(TimeOff))
     assert closure.practitioner_id is None
     assert closure.end_at - closure.start_at == timedelta(hours=23)
-    assert "Staff training" in text(admin.get(path))
+    page = words(admin.get(path))
+    assert "Staff training" in page and "Sunday 29 March 2026 , whole day " in page
     remove = f"{path}/{closure.id}/remove"
     assert admin.post(remove, data=form_of(admin, path, remove)).status_code == 303
     assert actions()[-2:] == ["settings.closure_added", "settings.closure_removed"]

@@ -106,6 +106,24 @@ class TimeOffEntry:
     visits: list[UpcomingVisit]  # booked visits inside it
     place: str = ""  # the location's name
 
+    @property
+    def whole_days(self) -> bool:
+        """Whether it runs from a local midnight to a local midnight: shown as days."""
+        tz = ZoneInfo(self.timezone)
+        return all(
+            instant.astimezone(tz).time() == time(0)
+            for instant in (self.entry.start_at, self.entry.end_at)
+        )
+
+    @property
+    def first_day(self) -> date:
+        return localtime.local_date(self.entry.start_at, ZoneInfo(self.timezone))
+
+    @property
+    def last_day(self) -> date:
+        last_instant = self.entry.end_at - timedelta(microseconds=1)
+        return localtime.local_date(last_instant, ZoneInfo(self.timezone))
+
 
 @dataclass(frozen=True)
 class PractitionerDetails:
