@@ -289,9 +289,10 @@ def change_practitioner(
             stranded = upcoming_visits(practitioner_id=member.id)
             if stranded:
                 doing = "deactivate" if leaving else "move"
+                them = "it" if len(stranded) == 1 else "them"
                 raise VisitsToMove(
                     f"{member.name} still has {_count(len(stranded), 'booked visit')} to come. "
-                    f"Move them to another practitioner, or cancel them, before you {doing} "
+                    f"Move {them} to another practitioner, or cancel {them}, before you {doing} "
                     f"{member.name}: the patients would otherwise be booked with nobody.",
                     stranded,
                 )
