@@ -6,6 +6,7 @@ functions; the use cases on SQLite and PostgreSQL, with their audit rows and wha
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -479,3 +480,36 @@ def test_a_closure_needs_a_real_location(clinic, admin):
     with pytest.raises(ValidationFailed) as refused:
         settings.add_closure(None, TimeOffInput(TUESDAY, TUESDAY, whole_days=True), by=admin)
     assert "location_id" in refused.value.errors
+
+
+def test_time_off_sent_at_once_from_several_tabs_is_recorded_once(any_app, clinic, admin):
+    """The overlap check and the insert run under one write lock, so racers cannot both pass
+    the check: one records the time off, the others are told it overlaps."""
+    first_id = clinic.practitioners[0].id
+    racers = 6
+    barrier = threading.Barrier(racers)
+    outcomes: list = [None] * racers
+
+    def run(index: int) -> None:
+        with any_app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                outcomes[index] = settings.add_time_off(
+                    first_id, TimeOffInput(TUESDAY, TUESDAY, whole_days=True), by=admin
+                )
+            except Exception as exc:
+                outcomes[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    refused = [o for o in outcomes if isinstance(o, settings.OverlappingTimeOff)]
+    assert len(refused) == racers - 1, outcomes
+    db.session.rollback()
+    assert len(db.session.scalars(select(TimeOff)).all()) == 1
+    assert len(audit_rows("settings.time_off_added")) == 1
