@@ -82,6 +82,17 @@ def submit_a_room_without_a_name(page: BrowserPage) -> None:
     page.get_by_role("button", name="Add the room").click()
 
 
+def submit_backwards_hours(page: BrowserPage) -> None:
+    page.get_by_label("Monday").fill("17:00-09:00")
+    page.get_by_role("button", name="Save the hours").click()
+
+
+def submit_time_off_without_times(page: BrowserPage) -> None:
+    page.get_by_label("From (date)").fill("2026-03-04")
+    page.get_by_label("Until (date)").fill("2026-03-04")
+    page.get_by_role("button", name="Add the time off").click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -187,6 +198,24 @@ PAGES = [
         steps=submit_a_room_without_a_name,
     ),
     Page("settings a room", "/admin/settings/rooms/{settings_room}"),
+    Page("settings, practitioners", "/admin/settings/practitioners"),
+    Page("settings, a practitioner", "/admin/settings/practitioners/1"),
+    Page("settings, add a practitioner", "/admin/settings/practitioners/new"),
+    Page("settings, weekly hours", "/admin/settings/practitioners/1/hours"),
+    Page(
+        "settings, weekly hours with errors",
+        "/admin/settings/practitioners/1/hours",
+        status=422,
+        steps=submit_backwards_hours,
+    ),
+    Page("settings, time off", "/admin/settings/practitioners/1/time-off"),
+    Page(
+        "settings, time off with errors",
+        "/admin/settings/practitioners/1/time-off",
+        status=422,
+        steps=submit_time_off_without_times,
+    ),
+    Page("settings, closures", "/admin/settings/closures"),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),

@@ -16,11 +16,15 @@ from flask import Blueprint
 
 def settings_area() -> Blueprint:
     from clinic.settings.catalog_views import bp as catalog_bp
+    from clinic.settings.closures import bp as closures_bp
     from clinic.settings.consent import bp as consent_bp
+    from clinic.settings.practitioners import bp as practitioners_bp
     from clinic.settings.views import bp as index_bp
 
     parent = Blueprint("settings", __name__)
     parent.register_blueprint(index_bp)
     parent.register_blueprint(consent_bp, url_prefix="/consent")
     parent.register_blueprint(catalog_bp)
+    parent.register_blueprint(practitioners_bp, url_prefix="/practitioners")
+    parent.register_blueprint(closures_bp, url_prefix="/closures")
     return parent
