@@ -64,6 +64,18 @@ def answer_a_stopping_question(page: BrowserPage) -> None:
     page.get_by_role("button", name="Book this visit").click()
 
 
+def save_equal_quiet_hours(page: BrowserPage) -> None:
+    page.get_by_label("Quiet hours end").fill("20:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+
+def save_a_confirmation_without_its_link(page: BrowserPage) -> None:
+    section = page.locator("section#confirmation")
+    section.get_by_text("Change this wording").click()
+    section.get_by_label("Wording").fill("{clinic}: see you on {date} at {time}.")
+    section.get_by_role("button", name="Check and save").click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -134,6 +146,19 @@ PAGES = [
     Page("edit adverse event", "/desk/adverse-events/{event}/edit", role="practitioner"),
     Page("audit log", "/admin/audit"),
     Page("settings", "/admin/settings"),
+    Page("policy settings", "/admin/settings/policy"),
+    Page(
+        "policy settings with errors",
+        "/admin/settings/policy",
+        status=422,
+        steps=save_equal_quiet_hours,
+    ),
+    Page(
+        "text templates with errors",
+        "/desk/texts/templates",
+        status=422,
+        steps=save_a_confirmation_without_its_link,
+    ),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),

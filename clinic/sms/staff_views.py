@@ -140,4 +140,5 @@ def _templates_page(*, status: int = 200, failed=None):
         forms=forms,
         failed_kind=failed[0] if failed else None,
         placeholders=queries.placeholders(),
+        counter=queries.counter_settings(),
     )
