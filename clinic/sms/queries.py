@@ -20,6 +20,7 @@ from clinic.sms.models import (
     OutboundText,
     StaffAlert,
     TextStatus,
+    wording_version,
 )
 from clinic.sms.wording import (
     BRACES_INVALID,
@@ -322,6 +323,7 @@ class Wording:
     custom: MessageTemplate | None
     updated_by: str | None
     segments: int  # text messages it takes with realistic details
+    version: str  # what its forms carry to tell a stale save (models.wording_version)
 
 
 def wordings() -> list[Wording]:
@@ -347,6 +349,7 @@ def wordings() -> list[Wording]:
                 custom=template,
                 updated_by=name,
                 segments=check_template(kind, body).segments,
+                version=wording_version(template),
             )
         )
     return result
