@@ -54,6 +54,7 @@ def test_the_counter_follows_the_wording_and_a_good_one_is_saved(browser, app, s
     counter = section.get_by_role("status")
     expect(counter).to_be_visible()
     expect(counter).to_have_attribute("aria-live", "polite")
+    expect(box).to_have_attribute("aria-describedby", "confirmation-counter")
 
     # The clinic's name and the link fill 159 characters with the opt-out line: one message.
     box.fill("{clinic}: {link}")

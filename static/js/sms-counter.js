@@ -187,6 +187,10 @@
       status.replaceChildren.apply(status, parts);
       status.classList.toggle("sms-counter--problem", said.problems.length > 0);
     }
+    // Read with the box: whoever reaches it hears its count too, not only on a change.
+    var described = (textarea.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    described.push(status.id);
+    textarea.setAttribute("aria-describedby", described.join(" "));
     status.hidden = false;
     update();
     textarea.addEventListener("input", update);
