@@ -5,8 +5,8 @@ Every reader (booking, the visit lifecycle, the texts' planner and dispatcher, t
 manage page) goes through ``clinic_policy()``. An admin's saved value wins; a value never
 saved falls back to the environment (CANCELLATION_WINDOW_HOURS, SMS_QUIET_START,
 SMS_QUIET_END), so a clinic that never opens the settings page runs as it always did. The row
-is read afresh each time (one primary-key look-up) rather than cached, so the web workers and
-the dispatcher's own process see a change at once.
+is read from the database in each transaction (one primary-key look-up) and never cached in
+the process, so every web worker and the dispatcher's own process follow a change at once.
 """
 
 from __future__ import annotations
