@@ -65,7 +65,14 @@ def answer_a_stopping_question(page: BrowserPage) -> None:
 
 
 def save_equal_quiet_hours(page: BrowserPage) -> None:
+    page.get_by_label("Quiet hours start").fill("20:00")
     page.get_by_label("Quiet hours end").fill("20:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+
+def save_later_quiet_hours(page: BrowserPage) -> None:
+    # Quiet hours only: a new cancellation window would change what the patients' pages offer.
+    page.get_by_label("Quiet hours start").fill("20:30")
     page.get_by_role("button", name="Save", exact=True).click()
 
 
@@ -152,6 +159,9 @@ PAGES = [
         "/admin/settings/policy",
         status=422,
         steps=save_equal_quiet_hours,
+    ),
+    Page(
+        "policy settings, the clinic's own", "/admin/settings/policy", steps=save_later_quiet_hours
     ),
     Page(
         "text templates with errors",
