@@ -190,6 +190,7 @@ def register_blueprints(app: Flask) -> None:
 def register_text_hooks(app: Flask) -> None:
     """The texts package sits beneath the features and never imports them: they hand it what
     its texts need of them (a visit's details, what a reply confirms, daily jobs)."""
+    from clinic.audit.texts import init_app as audit_text_settings
     from clinic.booking.texts import init_app as booking_texts
     from clinic.courses.nudges import init_app as course_nudges
     from clinic.mail.dispatch import init_app as email_dispatch
@@ -199,6 +200,7 @@ def register_text_hooks(app: Flask) -> None:
     course_nudges(app)
     email_dispatch(app)
     waitlist_offers(app)
+    audit_text_settings(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

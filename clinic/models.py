@@ -3,7 +3,15 @@
 from clinic.adverse_events.models import AdverseEvent
 from clinic.audit.models import AuditEvent
 from clinic.booking.models import Appointment, AppointmentStatus, BookingSource
-from clinic.catalog.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
+from clinic.catalog.models import (
+    ClinicPolicy,
+    Location,
+    Practitioner,
+    Room,
+    Service,
+    TimeOff,
+    WorkingHours,
+)
 from clinic.consent.models import ConsentForm, SignedConsent
 from clinic.courses.models import Course
 from clinic.mail.models import OutboundEmail
@@ -26,6 +34,7 @@ __all__ = [
     "AppointmentStatus",
     "AuditEvent",
     "BookingSource",
+    "ClinicPolicy",
     "ConsentForm",
     "Course",
     "DeliveryReport",

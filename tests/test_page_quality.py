@@ -93,6 +93,25 @@ def submit_time_off_without_times(page: BrowserPage) -> None:
     page.get_by_role("button", name="Add the time off").click()
 
 
+def save_equal_quiet_hours(page: BrowserPage) -> None:
+    page.get_by_label("Quiet hours start").fill("20:00")
+    page.get_by_label("Quiet hours end").fill("20:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+
+def save_later_quiet_hours(page: BrowserPage) -> None:
+    # Quiet hours only: a new cancellation window would change what the patients' pages offer.
+    page.get_by_label("Quiet hours start").fill("20:30")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+
+def save_a_confirmation_without_its_link(page: BrowserPage) -> None:
+    section = page.locator("section#confirmation")
+    section.get_by_text("Change this wording").click()
+    section.get_by_label("Wording").fill("{clinic}: see you on {date} at {time}.")
+    section.get_by_role("button", name="Check and save").click()
+
+
 @dataclass(frozen=True)
 class Page:
     name: str
@@ -216,6 +235,22 @@ PAGES = [
         steps=submit_time_off_without_times,
     ),
     Page("settings, closures", "/admin/settings/closures"),
+    Page("policy settings", "/admin/settings/policy"),
+    Page(
+        "policy settings with errors",
+        "/admin/settings/policy",
+        status=422,
+        steps=save_equal_quiet_hours,
+    ),
+    Page(
+        "policy settings, the clinic's own", "/admin/settings/policy", steps=save_later_quiet_hours
+    ),
+    Page(
+        "text templates with errors",
+        "/desk/texts/templates",
+        status=422,
+        steps=save_a_confirmation_without_its_link,
+    ),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),

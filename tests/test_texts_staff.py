@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from clinic.audit.models import AuditEvent
 from clinic.booking.services import cancel
 from clinic.database import write_transaction
 from clinic.extensions import db
@@ -64,6 +65,24 @@ ADVISED = {"outcome": "called_advised"}
 def post(client, path, data=None, page="/desk/texts/alerts"):
     token = csrf_token(client, page)
     return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+def shown_version(client, field: str) -> str:
+    """The hidden version a wording form carries, as the page shows it now."""
+    page = client.get("/desk/texts/templates").get_data(as_text=True)
+    return html.unescape(re.search(rf'name="{field}" type="hidden" value="([^"]*)"', page).group(1))
+
+
+def save_wording(client, kind: str, body: str, **kwargs):
+    data = {f"{kind}-body": body, f"{kind}-version": shown_version(client, f"{kind}-version")}
+    return post(client, f"/desk/texts/templates/{kind}", data, **kwargs)
+
+
+def restore_wording(client, kind: str):
+    field = f"{kind}-restore-version"
+    return post(
+        client, f"/desk/texts/templates/{kind}/restore", {field: shown_version(client, field)}
+    )
 
 
 def booked(start=THURSDAY_10, **patient):
@@ -338,9 +357,7 @@ def test_a_practitioner_sees_the_pages_but_cannot_change_wording(client, clinic)
     ],
 )
 def test_bad_wording_is_refused_with_the_reason_and_nothing_saved(admin, body, message):
-    response = post(
-        admin, "/desk/texts/templates/reminder_24h", {"reminder_24h-body": body}, page="/desk"
-    )
+    response = save_wording(admin, "reminder_24h", body, page="/desk")
     assert response.status_code == 422
     assert message in page_text(response)
     assert "<title>Error: " in markup(response)
@@ -349,9 +366,7 @@ def test_bad_wording_is_refused_with_the_reason_and_nothing_saved(admin, body, m
 
 def test_saved_wording_is_what_the_next_text_says(admin, app, clock):
     wording = "{clinic}: booked for {date} at {time}. To change it: {link}"
-    response = post(
-        admin, "/desk/texts/templates/confirmation", {"confirmation-body": wording + "\r\n"}
-    )
+    response = save_wording(admin, "confirmation", wording + "\r\n")
     assert response.status_code == 303
     assert response.headers["Location"] == "/desk/texts/templates#confirmation"
     saved = db.session.scalar(select(MessageTemplate))
@@ -374,7 +389,7 @@ def test_saved_wording_is_what_the_next_text_says(admin, app, clock):
 
 def test_saving_a_two_message_wording_warns_after_saving(admin):
     wording = "{clinic}: see you {date} at {time}. " + "Please arrive ten minutes early. " * 3
-    response = post(admin, "/desk/texts/templates/reminder_24h", {"reminder_24h-body": wording})
+    response = save_wording(admin, "reminder_24h", wording)
     assert response.status_code == 303
     page = page_text(admin.get(response.headers["Location"]))
     assert "With real details this goes as 2 text messages; 1 is better." in page
@@ -383,23 +398,95 @@ def test_saving_a_two_message_wording_warns_after_saving(admin):
 
 def test_saving_again_replaces_the_clinics_wording(admin):
     for wording in ("{clinic}: texts restarted.", "{clinic}: texts are back on."):
-        post(admin, "/desk/texts/templates/reply_opt_in", {"reply_opt_in-body": wording})
+        save_wording(admin, "reply_opt_in", wording)
     assert db.session.scalars(select(MessageTemplate.body)).all() == [
         "{clinic}: texts are back on."
     ]
 
 
 def test_restoring_the_default_deletes_the_clinics_wording(admin):
-    post(admin, "/desk/texts/templates/reply_help", {"reply_help-body": "{clinic}: call {phone}."})
+    save_wording(admin, "reply_help", "{clinic}: call {phone}.")
     assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == 1
-    response = post(admin, "/desk/texts/templates/reply_help/restore")
+    response = restore_wording(admin, "reply_help")
     assert response.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == 0
     page = page_text(admin.get("/desk/texts/templates"))
     assert "Restored the built-in wording: Answer to HELP." in page
-    again = post(admin, "/desk/texts/templates/reply_help/restore")
+    # The same button sent again (a double click) finds the built-in wording already back.
+    again = post(
+        admin, "/desk/texts/templates/reply_help/restore", {"reply_help-restore-version": "x"}
+    )
     assert again.status_code == 303
     assert "already uses the built-in wording" in page_text(admin.get("/desk/texts/templates"))
+
+
+def test_a_confirmation_without_its_link_is_refused_at_the_field(admin):
+    response = save_wording(admin, "confirmation", "{clinic}: see you on {date} at {time}.")
+    assert response.status_code == 422
+    assert "A confirmation must include {link}" in page_text(response)
+    assert 'id="confirmation-body-error"' in markup(response)
+    assert db.session.scalar(select(func.count()).select_from(MessageTemplate)) == 0
+
+
+def wording_events() -> list[AuditEvent]:
+    db.session.rollback()  # a fresh read: the request wrote in its own transaction
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.like("settings.template_%"))
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def test_saving_and_restoring_wording_are_audited_with_before_and_after(admin):
+    assert save_wording(admin, "reply_help", "{clinic}: call {phone}.").status_code == 303
+    assert save_wording(admin, "reply_help", "{clinic}: ring {phone}.").status_code == 303
+    assert restore_wording(admin, "reply_help").status_code == 303
+    first, second, restored = wording_events()
+    assert (first.action, first.detail) == ("settings.template_changed", "reply_help")
+    assert first.changes == {"wording": [DEFAULTS[Kind.REPLY_HELP], "{clinic}: call {phone}."]}
+    assert second.changes == {"wording": ["{clinic}: call {phone}.", "{clinic}: ring {phone}."]}
+    assert (restored.action, restored.changes) == (
+        "settings.template_restored",
+        {"wording": ["{clinic}: ring {phone}.", DEFAULTS[Kind.REPLY_HELP]]},
+    )
+    assert first.actor_label.startswith("Ana Admin") and first.ip_address
+
+
+def test_a_wording_form_opened_before_someone_elses_save_gets_409(admin):
+    opened = shown_version(admin, "reply_help-version")
+    assert save_wording(admin, "reply_help", "{clinic}: call {phone}.").status_code == 303
+    stale = post(
+        admin,
+        "/desk/texts/templates/reply_help",
+        {"reply_help-body": "{clinic}: ring {phone}.", "reply_help-version": opened},
+    )
+    assert stale.status_code == 409
+    assert "Someone else changed this wording" in page_text(stale)
+    assert "<title>Error: " in markup(stale)
+    # The page shows the wording as it is now, with a form over it.
+    assert shown_version(admin, "reply_help-version") != opened
+    for version in ("", "built-in", "x" * 500):
+        tampered = post(
+            admin,
+            "/desk/texts/templates/reply_help",
+            {"reply_help-body": "{clinic}: ring {phone}.", "reply_help-version": version},
+        )
+        assert tampered.status_code == 409
+    assert db.session.scalars(select(MessageTemplate.body)).all() == ["{clinic}: call {phone}."]
+    assert len(wording_events()) == 1
+
+
+def test_restoring_over_someone_elses_newer_wording_gets_409(admin):
+    save_wording(admin, "reply_help", "{clinic}: call {phone}.")
+    opened = shown_version(admin, "reply_help-restore-version")
+    save_wording(admin, "reply_help", "{clinic}: ring {phone}.")
+    response = post(
+        admin, "/desk/texts/templates/reply_help/restore", {"reply_help-restore-version": opened}
+    )
+    assert response.status_code == 409
+    assert db.session.scalars(select(MessageTemplate.body)).all() == ["{clinic}: ring {phone}."]
 
 
 def test_an_unknown_kind_of_text_is_not_found(admin):
@@ -454,8 +541,6 @@ def test_the_pages_and_actions_work_on_postgresql(pg_app, clock):
     assert thread.status_code == 200 and "there's pus" in page_text(thread)
     alert = db.session.scalar(select(StaffAlert).order_by(StaffAlert.id))
     assert post(client, f"/desk/texts/alerts/{alert.id}/acknowledge", ADVISED).status_code == 303
-    saved = post(
-        client, "/desk/texts/templates/reply_help", {"reply_help-body": "{clinic}: {phone}"}
-    )
+    saved = save_wording(client, "reply_help", "{clinic}: {phone}")
     assert saved.status_code == 303
     assert db.session.scalar(select(MessageTemplate.body)) == "{clinic}: {phone}"

@@ -50,6 +50,7 @@ from clinic.catalog.models import (
     WorkingHours,
     practitioner_services,
 )
+from clinic.catalog.policy import clinic_policy
 from clinic.clock import utcnow
 from clinic.consent import services as consent_services
 from clinic.consent.services import ConsentInput
@@ -963,7 +964,7 @@ def ensure_patient_can_change(appointment: Appointment) -> None:
     if appointment.status == AppointmentStatus.CANCELLED:
         raise ChangeNotAllowed("This visit has already been cancelled.")
     if not patient_can_change(appointment):
-        hours = current_app.config["CANCELLATION_WINDOW_HOURS"]
+        hours = clinic_policy().cancellation_window_hours
         phone = appointment.practitioner.location.phone
         raise ChangeNotAllowed(
             f"Visits can be changed online up to {hours} hours before they start. "

@@ -29,6 +29,7 @@ from clinic.booking.ics import appointment_ics, ics_filename
 from clinic.booking.models import AppointmentStatus
 from clinic.booking.slots import Slot
 from clinic.booking.tokens import appointment_from_token, manage_token, manage_url
+from clinic.catalog.policy import clinic_policy
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed, ScreeningStopped, SlotUnavailable, ValidationFailed
 from clinic.screening import services as screening_services
@@ -300,6 +301,7 @@ def _manage_page(appointment, token: str, *, problem=None, cancel_form=None, sta
         and screening.review_status == ReviewStatus.DECLINED,
         can_change=services.patient_can_change(appointment),
         change_deadline=services.patient_change_deadline(appointment),
+        change_window_hours=clinic_policy().cancellation_window_hours,
         cancel_form=cancel_form or CancelForm(formdata=None),
         problem=problem,
         texts_held_back=identity.texts_held_back(appointment.patient),

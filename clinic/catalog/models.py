@@ -123,3 +123,29 @@ class TimeOff(db.Model):
         CheckConstraint("start_at < end_at", name="start_before_end"),
         Index("ix_time_off_location_end", "location_id", "end_at"),
     )
+
+
+class ClinicPolicy(db.Model):
+    """The clinic's own values for rules that start out as environment settings.
+
+    One row at most (id 1). An empty column means "not set here": the environment variable
+    (CANCELLATION_WINDOW_HOURS, SMS_QUIET_START, SMS_QUIET_END) holds. ``version`` counts saves
+    and is never reset, so a form shown before any save, even one later undone, is still stale.
+    """
+
+    __tablename__ = "clinic_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cancellation_window_hours: Mapped[int | None]
+    quiet_start: Mapped[time | None]
+    quiet_end: Mapped[time | None]
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint(
+            "cancellation_window_hours BETWEEN 0 AND 336", name="cancellation_window_range"
+        ),
+        CheckConstraint("quiet_start <> quiet_end", name="quiet_start_not_end"),
+    )

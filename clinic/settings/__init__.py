@@ -18,6 +18,7 @@ def settings_area() -> Blueprint:
     from clinic.settings.catalog_views import bp as catalog_bp
     from clinic.settings.closures import bp as closures_bp
     from clinic.settings.consent import bp as consent_bp
+    from clinic.settings.policy import bp as policy_bp
     from clinic.settings.practitioners import bp as practitioners_bp
     from clinic.settings.views import bp as index_bp
 
@@ -27,4 +28,5 @@ def settings_area() -> Blueprint:
     parent.register_blueprint(catalog_bp)
     parent.register_blueprint(practitioners_bp, url_prefix="/practitioners")
     parent.register_blueprint(closures_bp, url_prefix="/closures")
+    parent.register_blueprint(policy_bp, url_prefix="/policy")
     return parent

@@ -19,6 +19,8 @@ class ActionForm(FlaskForm):
 
 
 class TemplateForm(FlaskForm):
+    # The wording the form was shown over (clinic.sms.models.wording_version).
+    version = HiddenField()
     body = TextAreaField(
         "Wording",
         validators=[
@@ -29,6 +31,10 @@ class TemplateForm(FlaskForm):
             ),
         ],
     )
+
+
+class RestoreForm(FlaskForm):
+    version = HiddenField()
 
 
 class AcknowledgeForm(ActionForm):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -44,6 +45,10 @@ ConfirmReplyHandler = Callable[[int, datetime], int | None]
 HousekeepingJob = Callable[[], int]
 # Runs after the texts in every dispatcher pass (email, say); returns {outcome: count}.
 DispatchStep = Callable[[], Mapping[str, int]]
+# (staff user, action, {field: (before, after)}, detail): records a staff member's change of
+# the texts' settings (their wording) in the audit log, inside the caller's transaction. The
+# audit package sits above this one, so it hands its recorder over at app start.
+ChangeRecorder = Callable[[Any, str, Mapping[str, tuple], str], None]
 # The ids of texts of one kind -> {text id: {placeholder: value}}: what a text about no visit
 # (a waitlist offer, say) says of the thing it is about. One call per kind per batch.
 TextValuesLookup = Callable[[Collection[int]], Mapping[int, Mapping[str, str]]]
@@ -59,6 +64,7 @@ class TextHooks:
     # Run before the texts, so that texts they plan go out in the same pass.
     prepare_steps: dict[str, DispatchStep] = field(default_factory=dict)
     text_values: dict[str, TextValuesLookup] = field(default_factory=dict)
+    change_recorder: ChangeRecorder | None = None
 
 
 def _hooks(app: Flask) -> TextHooks:
@@ -98,6 +104,15 @@ def register_text_values(app: Flask, kinds: Collection[str], lookup: TextValuesL
     visit of their own."""
     for kind in kinds:
         _hooks(app).text_values[str(kind)] = lookup
+
+
+def register_change_recorder(app: Flask, recorder: ChangeRecorder) -> None:
+    _hooks(app).change_recorder = recorder
+
+
+def record_change(staff, action: str, changes: Mapping[str, tuple], detail: str = "") -> None:
+    """Record a change of the texts' settings in the audit log, in the current transaction."""
+    _registered("change_recorder")(staff, action, changes, detail)
 
 
 def _registered(name: str):

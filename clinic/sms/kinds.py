@@ -65,6 +65,10 @@ IMMEDIATE_KINDS = frozenset(
         Kind.ALERT_ESCALATION,
     }
 )
+# The texts that confirm a booking: the patient's private link in them is how they change or
+# cancel it, so a clinic's wording must keep {link}. (A reminder may leave it out: the
+# confirmation already gave it.)
+CONFIRMATION_KINDS = frozenset({Kind.CONFIRMATION, Kind.CONFIRMATION_HELD, Kind.VISIT_APPROVED})
 # An undelivered one of these means a person must phone the patient.
 SAFETY_KINDS = frozenset({Kind.INFECTION_72H, Kind.REVIEW_7D})
 # Answers about the patient's safety: they go even after the patient opted out (STOP ends

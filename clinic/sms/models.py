@@ -7,6 +7,7 @@ restart, a deploy or a crash loses nothing, and a rescheduled visit simply moves
 from __future__ import annotations
 
 import enum
+import hashlib
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -201,6 +202,18 @@ class MessageTemplate(db.Model):
     body: Mapped[str] = mapped_column(Text)
     updated_at = mapped_column(UTCDateTime(), nullable=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+
+BUILT_IN_VERSION = "built-in"
+
+
+def wording_version(template: MessageTemplate | None) -> str:
+    """What a wording form carries to tell a stale save: the built-in wording, or a
+    fingerprint of the clinic's wording and when it was saved."""
+    if template is None:
+        return BUILT_IN_VERSION
+    seen = f"{template.body}\n{template.updated_at.isoformat()}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
 class SmsSuppression(db.Model):

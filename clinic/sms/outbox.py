@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
+from clinic.catalog.policy import clinic_policy
 from clinic.clock import utcnow
 from clinic.extensions import db
 from clinic.sms.kinds import IMMEDIATE_KINDS, SAFETY_REPLY_KINDS, Kind
@@ -35,11 +35,10 @@ REPLY_LIFETIME = timedelta(hours=1)
 
 
 def care_policy() -> CarePolicy:
-    config = current_app.config
-    return CarePolicy(
-        quiet_start=time.fromisoformat(config["SMS_QUIET_START"]),
-        quiet_end=time.fromisoformat(config["SMS_QUIET_END"]),
-    )
+    # Read when a text is planned and again by the dispatcher when it is due, so a change of
+    # quiet hours also holds back texts planned before it.
+    policy = clinic_policy()
+    return CarePolicy(quiet_start=policy.quiet_start, quiet_end=policy.quiet_end)
 
 
 def _tz(appointment) -> ZoneInfo:

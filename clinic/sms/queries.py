@@ -12,7 +12,7 @@ from clinic.errors import NotFound
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.sms import dispatch
-from clinic.sms.kinds import Kind
+from clinic.sms.kinds import CONFIRMATION_KINDS, Kind
 from clinic.sms.models import (
     ALERT_ORDER,
     InboundText,
@@ -20,8 +20,18 @@ from clinic.sms.models import (
     OutboundText,
     StaffAlert,
     TextStatus,
+    wording_version,
 )
-from clinic.sms.wording import DEFAULTS, PLACEHOLDERS, check_template
+from clinic.sms.wording import (
+    BRACES_INVALID,
+    DEFAULTS,
+    LINK_MISSING,
+    MAX_SEGMENTS,
+    OPT_OUT_LINE,
+    PLACEHOLDERS,
+    SAMPLE,
+    check_template,
+)
 from clinic.staff.models import StaffUser
 
 ACKNOWLEDGED_SHOWN = 50
@@ -313,6 +323,7 @@ class Wording:
     custom: MessageTemplate | None
     updated_by: str | None
     segments: int  # text messages it takes with realistic details
+    version: str  # what its forms carry to tell a stale save (models.wording_version)
 
 
 def wordings() -> list[Wording]:
@@ -338,9 +349,33 @@ def wordings() -> list[Wording]:
                 custom=template,
                 updated_by=name,
                 segments=check_template(kind, body).segments,
+                version=wording_version(template),
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class CounterSettings:
+    """What the wording page's live counter needs to count as check_template does."""
+
+    sample: dict[str, str]
+    opt_out: str
+    max_segments: int
+    link_missing: str
+    braces_invalid: str
+    needs_link: frozenset[Kind]
+
+
+def counter_settings() -> CounterSettings:
+    return CounterSettings(
+        sample=dict(SAMPLE),
+        opt_out=OPT_OUT_LINE,
+        max_segments=MAX_SEGMENTS,
+        link_missing=LINK_MISSING,
+        braces_invalid=BRACES_INVALID,
+        needs_link=CONFIRMATION_KINDS,
+    )
 
 
 def placeholders() -> dict[str, str]:

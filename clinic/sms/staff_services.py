@@ -10,11 +10,29 @@ from sqlalchemy import delete, select, update
 
 from clinic.clock import utcnow
 from clinic.database import write_transaction
-from clinic.errors import NotFound, ValidationFailed
+from clinic.errors import ChangeNotAllowed, NotFound, ValidationFailed
 from clinic.extensions import db
+from clinic.sms import hooks
 from clinic.sms.kinds import Kind
-from clinic.sms.models import AlertOutcome, InboundText, MessageTemplate, StaffAlert
-from clinic.sms.wording import TemplateCheck, check_template
+from clinic.sms.models import (
+    AlertOutcome,
+    InboundText,
+    MessageTemplate,
+    StaffAlert,
+    wording_version,
+)
+from clinic.sms.wording import DEFAULTS, TemplateCheck, check_template
+
+WORDING_CHANGED = "settings.template_changed"
+WORDING_RESTORED = "settings.template_restored"
+STALE_WORDING = (
+    "Someone else changed this wording after you opened the page. Here it is as it is now: "
+    "make your change again if it is still needed."
+)
+
+
+class StaleWording(ChangeNotAllowed):
+    """The wording was saved or restored by someone else after the form was shown."""
 
 
 def acknowledge_alert(
@@ -66,11 +84,12 @@ def normalise_body(raw: str) -> str:
     return (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def save_template(kind: Kind, raw_body: str, staff) -> TemplateCheck:
-    """Check and save a clinic's wording for one kind of text.
+def save_template(kind: Kind, raw_body: str, staff, *, shown_version: str) -> TemplateCheck:
+    """Check and save a clinic's wording for one kind of text, with its audit row.
 
-    Raises ValidationFailed ({"body": [...]}) when the check finds errors, and then saves
-    nothing; returns the check, whose warnings the caller shows.
+    Raises ValidationFailed ({"body": [...]}) when the check finds errors, and StaleWording
+    when ``shown_version`` (models.wording_version of what the form showed) is no longer the
+    wording's; either way it saves nothing. Returns the check, whose warnings the caller shows.
     """
     body = normalise_body(raw_body)
     check = check_template(kind, body)
@@ -79,18 +98,40 @@ def save_template(kind: Kind, raw_body: str, staff) -> TemplateCheck:
     # The advisory lock serialises saves on PostgreSQL (SQLite's BEGIN IMMEDIATE already does),
     # so two admins saving the same kind cannot both insert.
     with write_transaction("sms-templates"):
-        template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.kind == kind))
+        template = _current(kind, shown_version)
+        before = template.body if template else DEFAULTS[kind]
         if template is None:
             template = MessageTemplate(kind=kind.value)
             db.session.add(template)
         template.body = body
         template.updated_at = utcnow()
         template.updated_by_id = staff.id
+        changes = {"wording": (before, body)} if before != body else {}
+        hooks.record_change(staff, WORDING_CHANGED, changes, detail=kind.value)
     return check
 
 
-def restore_default(kind: Kind) -> bool:
-    """Go back to the built-in wording; False when the clinic had none of its own."""
+def restore_default(kind: Kind, staff, *, shown_version: str) -> bool:
+    """Go back to the built-in wording; False when the clinic had none of its own.
+
+    Raises StaleWording when the wording changed after the page was shown. Asking again once
+    the built-in wording is back (a second click) is no conflict: nothing is left to lose.
+    """
     with write_transaction("sms-templates"):
-        result = db.session.execute(delete(MessageTemplate).where(MessageTemplate.kind == kind))
-    return result.rowcount > 0
+        template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.kind == kind))
+        if template is None:
+            return False
+        if wording_version(template) != shown_version:
+            raise StaleWording(STALE_WORDING)
+        before = template.body
+        db.session.execute(delete(MessageTemplate).where(MessageTemplate.kind == kind))
+        changes = {"wording": (before, DEFAULTS[kind])} if before != DEFAULTS[kind] else {}
+        hooks.record_change(staff, WORDING_RESTORED, changes, detail=kind.value)
+    return True
+
+
+def _current(kind: Kind, shown_version: str) -> MessageTemplate | None:
+    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.kind == kind))
+    if wording_version(template) != shown_version:
+        raise StaleWording(STALE_WORDING)
+    return template

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from clinic.errors import ValidationFailed
 from clinic.sms import queries, staff_services
-from clinic.sms.forms import AcknowledgeForm, ActionForm, TemplateForm
+from clinic.sms.forms import AcknowledgeForm, ActionForm, RestoreForm, TemplateForm
 from clinic.sms.models import AlertOutcome
 from clinic.staff.auth import any_staff_member, roles_required, safe_next
 from clinic.staff.models import Role
@@ -101,11 +101,17 @@ def save_template(kind: str):
         return _templates_page(status=422, failed=(kind, form))
     try:
         check = staff_services.save_template(
-            kind, form.body.data, current_user._get_current_object()
+            kind,
+            form.body.data,
+            current_user._get_current_object(),
+            shown_version=form.version.data or "",
         )
     except ValidationFailed as exc:
         form.body.errors = [*form.body.errors, *exc.errors["body"]]
         return _templates_page(status=422, failed=(kind, form))
+    except staff_services.StaleWording as exc:
+        # Fresh forms over the wording as it is now: the old one would only be refused again.
+        return _templates_page(status=409, problem=exc.message)
     flash(f"Saved: {queries.kind_label(kind)}.", "success")
     for warning in check.warnings:
         flash(warning, "info")
@@ -116,20 +122,34 @@ def save_template(kind: str):
 @admins_only
 def restore_template(kind: str):
     kind = queries.known_kind(kind)
-    if staff_services.restore_default(kind):
+    form = RestoreForm(prefix=f"{kind.value}-restore")
+    try:
+        restored = staff_services.restore_default(
+            kind, current_user._get_current_object(), shown_version=form.version.data or ""
+        )
+    except staff_services.StaleWording as exc:
+        return _templates_page(status=409, problem=exc.message)
+    if restored:
         flash(f"Restored the built-in wording: {queries.kind_label(kind)}.", "success")
     else:
         flash(f"{queries.kind_label(kind)} already uses the built-in wording.", "info")
     return redirect(url_for(".templates", _anchor=kind.value), code=303)
 
 
-def _templates_page(*, status: int = 200, failed=None):
+def _templates_page(*, status: int = 200, failed=None, problem: str | None = None):
     wordings = queries.wordings()
-    forms = {}
+    forms, restore_forms = {}, {}
     if current_user.role == Role.ADMIN:
         for wording in wordings:
             forms[wording.kind] = TemplateForm(
-                prefix=wording.kind.value, formdata=None, data={"body": wording.body}
+                prefix=wording.kind.value,
+                formdata=None,
+                data={"body": wording.body, "version": wording.version},
+            )
+            restore_forms[wording.kind] = RestoreForm(
+                prefix=f"{wording.kind.value}-restore",
+                formdata=None,
+                data={"version": wording.version},
             )
         if failed is not None:
             forms[failed[0]] = failed[1]
@@ -138,6 +158,9 @@ def _templates_page(*, status: int = 200, failed=None):
         status=status,
         wordings=wordings,
         forms=forms,
+        restore_forms=restore_forms,
+        problem=problem,
         failed_kind=failed[0] if failed else None,
         placeholders=queries.placeholders(),
+        counter=queries.counter_settings(),
     )

@@ -8,7 +8,7 @@ import string
 from dataclasses import dataclass
 
 from clinic.sms.gsm import encoding_of
-from clinic.sms.kinds import Kind
+from clinic.sms.kinds import CONFIRMATION_KINDS, Kind
 
 PLACEHOLDERS = {
     "clinic": "the clinic's name",
@@ -93,6 +93,12 @@ DEFAULTS: dict[Kind, str] = {
 }
 
 OPT_OUT_LINE = " Reply STOP to opt out."
+# A text longer than this many segments costs too much and arrives in pieces on some phones.
+MAX_SEGMENTS = 2
+BRACES_INVALID = "Braces must hold a placeholder name, like {date}."
+LINK_MISSING = (
+    "A confirmation must include {link}: it is how the patient changes or cancels the visit."
+)
 
 # Texts are not private: they must never name a condition, a medicine or a procedure.
 FORBIDDEN = re.compile(
@@ -136,10 +142,12 @@ def check_template(kind: Kind, body: str) -> TemplateCheck:
         return TemplateCheck(["The text cannot be empty."], [], 0)
     names = _placeholders(text)
     if names is None:
-        return TemplateCheck(["Braces must hold a placeholder name, like {date}."], [], 0)
+        return TemplateCheck([BRACES_INVALID], [], 0)
     unknown = sorted(names - set(PLACEHOLDERS))
     if unknown:
         errors.append("Unknown placeholders: " + ", ".join("{" + n + "}" for n in unknown) + ".")
+    if kind in CONFIRMATION_KINDS and "link" not in names:
+        errors.append(LINK_MISSING)
     found = sorted({m.group(0).lower() for m in FORBIDDEN.finditer(text)})
     if found:
         errors.append(
@@ -157,9 +165,10 @@ def check_template(kind: Kind, body: str) -> TemplateCheck:
     if not unknown and not errors:
         rendered = text.format(**SAMPLE) + OPT_OUT_LINE
         segments = encoding_of(rendered).segments
-        if segments > 2:
+        if segments > MAX_SEGMENTS:
             errors.append(
-                f"Too long: with real details it takes {segments} text messages; at most 2."
+                f"Too long: with real details it takes {segments} text messages; "
+                f"at most {MAX_SEGMENTS}."
             )
         elif segments == 2:
             warnings.append("With real details this goes as 2 text messages; 1 is better.")

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
-
 from clinic.actors import Actor, ActorKind
+from clinic.catalog.policy import clinic_policy
 from clinic.clock import utcnow
 from clinic.errors import ChangeNotAllowed
 from clinic.extensions import db
@@ -21,7 +20,7 @@ from clinic.visits.lifecycle import Change, Event, TransitionRefused
 
 
 def change_window() -> timedelta:
-    return timedelta(hours=current_app.config["CANCELLATION_WINDOW_HOURS"])
+    return clinic_policy().cancellation_window
 
 
 def refused(exc: TransitionRefused) -> ChangeNotAllowed:
