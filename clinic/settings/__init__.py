@@ -15,8 +15,10 @@ from flask import Blueprint
 
 
 def settings_area() -> Blueprint:
+    from clinic.settings.staff_accounts import bp as staff_accounts_bp
     from clinic.settings.views import bp as index_bp
 
     parent = Blueprint("settings", __name__)
     parent.register_blueprint(index_bp)
+    parent.register_blueprint(staff_accounts_bp, url_prefix="/staff")
     return parent
