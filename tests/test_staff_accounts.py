@@ -476,3 +476,18 @@ def test_the_list_shows_role_diary_status_and_sign_in(admin):
     assert Counter(row.user.role for row in rows.values()) == Counter(
         {"admin": 1, "practitioner": 1, "desk": 1}
     )
+
+
+def test_a_password_set_with_the_command_line_settles_an_open_invitation(any_app, admin):
+    user = invite_desk(admin)
+    token = latest_link(user)
+    result = any_app.test_cli_runner().invoke(
+        args=["reset-password", "sam@example.com", "--password", NEW_PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    assert not fresh(user).invite_pending
+    with pytest.raises(LinkRevoked):
+        accounts.link_holder(token)
+    [email] = db.session.scalars(select(OutboundEmail)).all()
+    assert (email.status, email.message) == (EmailStatus.SKIPPED, "")
+    assert authenticate("sam@example.com", NEW_PASSWORD).id == user.id

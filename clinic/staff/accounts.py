@@ -44,6 +44,7 @@ from clinic.errors import (
 from clinic.extensions import db
 from clinic.mail import outbox
 from clinic.mail.models import EmailStatus, OutboundEmail
+from clinic.staff import services
 from clinic.staff.models import Role, StaffToken, StaffUser, TokenPurpose
 from clinic.staff.services import _password_problem, build_staff, normalise_email
 
@@ -253,7 +254,7 @@ def deactivate(user_id: int, *, version: str, by: Actor) -> StaffUser:
         now = utcnow()
         user.active = False
         user.session_version += 1
-        _end_links(user, now)
+        end_links(user, now)
         record(
             by,
             "settings.staff_deactivated",
@@ -343,7 +344,7 @@ def choose_password(raw: str, password: str) -> StaffUser:
         now = utcnow()
         token, user = _live_token(raw, now)
         token.used_at = now
-        _end_links(user, now)  # any other link still open for the account
+        end_links(user, now)  # any other link still open for the account
         user.set_password(password)
         user.session_version += 1
         user.failed_sign_ins = 0
@@ -421,21 +422,18 @@ def _live_token(raw: str, now: datetime) -> tuple[StaffToken, StaffUser]:
     return token, user
 
 
-def _end_links(user: StaffUser, now: datetime) -> None:
+def end_links(user: StaffUser, now: datetime) -> None:
     """Withdraw every open link of the account and drop its emails not yet sent."""
-    db.session.execute(
-        update(StaffToken)
-        .where(
-            StaffToken.staff_user_id == user.id,
-            StaffToken.used_at.is_(None),
-            StaffToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    services.end_links(user, now)
+    drop_unsent_link_emails(user.id, now)
+
+
+def drop_unsent_link_emails(user_id: int, now: datetime) -> None:
+    """The account's staff emails not sent yet will not go: the links they carry are closed."""
     db.session.execute(
         update(OutboundEmail)
         .where(
-            OutboundEmail.staff_user_id == user.id,
+            OutboundEmail.staff_user_id == user_id,
             OutboundEmail.status == EmailStatus.PENDING,
         )
         .values(
@@ -447,10 +445,16 @@ def _end_links(user: StaffUser, now: datetime) -> None:
     )
 
 
+def settle_after_command_line_password(user_id: int) -> None:
+    """After ``flask reset-password``: the emails carrying the links it closed do not go."""
+    with write_transaction(LOCK):
+        drop_unsent_link_emails(user_id, utcnow())
+
+
 def _send_link(user: StaffUser, purpose: TokenPurpose, admin: StaffUser, now: datetime) -> None:
     """A new one-time link for the account, emailed by the next dispatcher pass; the links
     sent before stop working."""
-    _end_links(user, now)
+    end_links(user, now)
     hours = current_app.config[
         "STAFF_INVITE_HOURS" if purpose == TokenPurpose.INVITE else "STAFF_RESET_HOURS"
     ]
