@@ -195,6 +195,8 @@ def test_a_password_outside_the_rules_is_refused_and_the_link_stays_open(admin, 
         ({"name": "N" * 121}, "name"),
         ({"email": "not-an-email"}, "email"),
         ({"email": "a@b.c" + "x" * 300}, "email"),
+        ({"email": "s\u00e1m@example.com"}, "email"),  # the outbox sends plain SMTP
+        ({"email": "sam@example.com\r\nBcc: x@example.com"}, "email"),
         ({"email": "KIM@example.com "}, "email"),  # taken, whatever the case
         ({"role": "superuser"}, "role"),
         ({"practitioner_id": 1}, "practitioner_id"),  # a desk account links no diary

@@ -150,6 +150,9 @@ def invite(
     *, name: str, email: str, role: str, practitioner_id: int | None, by: Actor
 ) -> StaffUser:
     """A new account that signs in once its owner has chosen a password from the emailed link."""
+    if not normalise_email(email).isascii():
+        # The outbox speaks plain SMTP (no SMTPUTF8): such an address could not be sent to.
+        raise ValidationFailed({"email": ["Give an address in plain letters (a-z, 0-9)."]})
     if not outbox.email_on():
         raise ChangeNotAllowed(EMAIL_OFF)
     try:
