@@ -126,6 +126,13 @@ def test_a_role_change_from_a_stale_page_is_refused_with_409(admin):
     assert again.status_code == 409
     assert "Someone changed this account" in again.get_data(as_text=True)
     assert db.session.get(StaffUser, desk.id).role == "practitioner"
+    fresh_page = admin.get(f"{STAFF}/{desk.id}").get_data(as_text=True)
+    same = admin.post(
+        f"{STAFF}/{desk.id}",
+        data={"role": "practitioner", "version": form_version(fresh_page), "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Nothing changed." in same.get_data(as_text=True)
 
 
 def test_the_last_admin_cannot_deactivate_themselves_on_the_page(admin):

@@ -66,7 +66,7 @@ def account(user_id: int):
     if not form.validate():
         return _account_page(user_id, form, status=422)
     try:
-        accounts.change_role(
+        changed = accounts.change_role(
             user_id,
             role=form.role.data,
             practitioner_id=form.practitioner(),
@@ -80,7 +80,7 @@ def account(user_id: int):
         return _account_page(user_id, status=409, problem=exc.message)
     except ChangeNotAllowed as exc:
         return _account_page(user_id, form, status=409, problem=exc.message)
-    flash("Role saved.", "success")
+    flash("Role saved." if changed else "Nothing changed.", "success" if changed else "info")
     return redirect(url_for(".account", user_id=user_id), code=303)
 
 

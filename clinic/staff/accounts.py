@@ -210,9 +210,10 @@ def resend_invite(user_id: int, *, version: str, by: Actor) -> StaffUser:
 
 def change_role(
     user_id: int, *, role: str, practitioner_id: int | None, version: str, by: Actor
-) -> StaffUser:
-    """A new role (and practitioner link). The new role applies from the account's next page:
-    every request reads the role afresh, so nothing else needs ending."""
+) -> bool:
+    """A new role (and practitioner link); False when the form changed nothing. The new role
+    applies from the account's next page: every request reads the role afresh, so nothing
+    else needs ending."""
     errors: dict[str, list[str]] = {}
     if role not in {r.value for r in Role}:
         errors["role"] = ["Choose admin, desk or practitioner."]
@@ -237,10 +238,10 @@ def change_role(
         if user.practitioner_id != practitioner_id:
             changes["practitioner_id"] = (user.practitioner_id, practitioner_id)
         if not changes:
-            return user
+            return False
         user.role, user.practitioner_id = role, practitioner_id
         record(by, "settings.staff_role_changed", at=utcnow(), changes=changes, detail=_who(user))
-    return user
+    return True
 
 
 def deactivate(user_id: int, *, version: str, by: Actor) -> StaffUser:
