@@ -166,6 +166,8 @@ def from_environment(instance_path: str, env: dict | None = None) -> dict:
         # A staff session ends this long after sign-in, or after this long without a request.
         "STAFF_SESSION_HOURS": _int(env, "STAFF_SESSION_HOURS", 12),
         "STAFF_IDLE_MINUTES": _int(env, "STAFF_IDLE_MINUTES", 60),
+        "STAFF_INVITE_HOURS": _int(env, "STAFF_INVITE_HOURS", 72),
+        "STAFF_RESET_HOURS": _int(env, "STAFF_RESET_HOURS", 24),
         "RATELIMIT_STORAGE_URI": ratelimit_storage(env),
         # Redis down: each worker counts in its own memory until it is back, rather than
         # every limited page answering 500.

@@ -9,6 +9,7 @@ the role that opens it. A page reached by submitting a form names the steps that
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -32,6 +33,7 @@ from clinic.courses.services import CourseRequest, book_course
 from clinic.extensions import db
 from clinic.screening.models import Screening
 from clinic.sms import inbound
+from clinic.staff.models import StaffToken
 from clinic.visits import services as visits
 from clinic.visits.services import SessionInput
 from tests.factories import all_no, make_booking, make_clinic, patient_details
@@ -110,6 +112,21 @@ def save_a_confirmation_without_its_link(page: BrowserPage) -> None:
     section.get_by_text("Change this wording").click()
     section.get_by_label("Wording").fill("{clinic}: see you on {date} at {time}.")
     section.get_by_role("button", name="Check and save").click()
+
+
+def send_empty_invite(page: BrowserPage) -> None:
+    page.get_by_role("button", name="Send the invitation").click()
+
+
+def deactivate_oneself(page: BrowserPage) -> None:
+    # The only admin: refused as the last active administrator.
+    page.get_by_role("button", name=re.compile("^Deactivate")).click()
+
+
+def mismatched_passwords(page: BrowserPage) -> None:
+    page.get_by_label("New password").fill("a long enough password")
+    page.get_by_label("The same password again").fill("another long password")
+    page.get_by_role("button", name="Save the password").click()
 
 
 @dataclass(frozen=True)
@@ -251,6 +268,27 @@ PAGES = [
         status=422,
         steps=save_a_confirmation_without_its_link,
     ),
+    Page("staff accounts", "/admin/settings/staff"),
+    Page("invite staff", "/admin/settings/staff/invite"),
+    Page(
+        "invite staff, errors", "/admin/settings/staff/invite", status=422, steps=send_empty_invite
+    ),
+    Page("staff account", "/admin/settings/staff/{desk_account}"),
+    Page(
+        "staff account, refused",
+        "/admin/settings/staff/{admin_account}",
+        status=409,
+        steps=deactivate_oneself,
+    ),
+    Page("choose a password", "/password/{password_link}", role=None),
+    Page(
+        "choose a password, errors",
+        "/password/{password_link}",
+        role=None,
+        status=422,
+        steps=mismatched_passwords,
+    ),
+    Page("password link not found", "/password/" + "A" * 43, role=None, status=404),
     Page("waitlist", "/desk/waitlist", role="desk"),
     Page("waitlist, add a patient", "/desk/waitlist/new", role="desk"),
     Page("join the waitlist", "/waitlist/join/microneedling", role=None),
@@ -288,8 +326,8 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         name="Dr Rao",
         practitioner_id=clinic.practitioners[0].id,
     )
-    make_staff(role="desk", email="desk@example.com")
-    make_staff(role="admin", email="admin@example.com", name="Kim Admin")
+    desk_account = make_staff(role="desk", email="desk@example.com")
+    admin_account = make_staff(role="admin", email="admin@example.com", name="Kim Admin")
 
     # Everything is booked the day before, online, as patients would.
     monday_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -389,7 +427,29 @@ def seed_pages(clock: FrozenClock) -> dict[str, str]:
         "settings_service": str(clinic.services["microneedling"].id),
         "settings_location": str(clinic.location.id),
         "settings_room": str(clinic.rooms[0].id),
+        "desk_account": str(desk_account.id),
+        "admin_account": str(admin_account.id),
+        "password_link": invitation_link(),
     }
+
+
+def invitation_link() -> str:
+    """An invited account's one-time link, as its email would carry it (the page app sends no
+    email, so the token is stored here as the invitation stores it)."""
+    invitee = make_staff(role="desk", email="newcomer@example.com", name="Nia Newcomer")
+    invitee.invite_pending = True
+    token = "N" * 43
+    db.session.add(
+        StaffToken(
+            staff_user_id=invitee.id,
+            purpose="invite",
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            created_at=NOW,
+            expires_at=NOW + timedelta(hours=72),
+        )
+    )
+    db.session.commit()
+    return token
 
 
 @dataclass

@@ -57,7 +57,7 @@ class ClaimLost(Exception):
 @dataclass(frozen=True)
 class Claimed:
     id: int
-    patient_id: int
+    patient_id: int | None
     to_address: str
     message: str
     attempts: int
@@ -99,7 +99,8 @@ def claim_batch(size: int, report: Counter) -> tuple[str, list[Claimed]]:
     with write_transaction(LOCK, lock=False):
         query = (
             select(OutboundEmail, Patient.email, Patient.email_opt_in)
-            .join(Patient, Patient.id == OutboundEmail.patient_id)
+            # Outer: a staff member's email (an invitation, a password link) has no patient.
+            .outerjoin(Patient, Patient.id == OutboundEmail.patient_id)
             .where(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.send_at <= now)
             .order_by(OutboundEmail.send_at, OutboundEmail.id)
             .limit(size)
@@ -112,7 +113,7 @@ def claim_batch(size: int, report: Counter) -> tuple[str, list[Claimed]]:
             if now >= row.expires_at:
                 _finish(row, EmailStatus.SKIPPED, "expired before it could go")
                 report["skipped (expired)"] += 1
-            elif not opted_in or address != row.to_address:
+            elif row.patient_id is not None and (not opted_in or address != row.to_address):
                 # Consent withdrawn, or the address changed, since the email was planned.
                 _finish(row, EmailStatus.SKIPPED, "no consent to email at this address")
                 report["skipped (no consent)"] += 1
@@ -128,6 +129,17 @@ def claim_batch(size: int, report: Counter) -> tuple[str, list[Claimed]]:
 def _finish(row: OutboundEmail, status: str, reason: str = "") -> None:
     row.status, row.error_message = status, reason[:300]
     row.claim_token = row.lease_until = None
+    forget_secret(row)
+
+
+SETTLED = frozenset({EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.SKIPPED})
+
+
+def forget_secret(row: OutboundEmail) -> None:
+    """A settled staff email loses its body: it held a one-time link to choose a password,
+    which no copy at rest should keep once the email will not be sent again."""
+    if row.staff_user_id is not None and row.status in SETTLED:
+        row.message = ""
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -247,6 +259,7 @@ def _record(token: str, email_id: int, *, keep_claim: bool = False, **values) ->
         if not keep_claim:
             row.claim_token = row.lease_until = None
         row.updated_at = utcnow()
+        forget_secret(row)
         if values.get("status") == EmailStatus.FAILED:
             _raise_task(row)
     return True
@@ -274,6 +287,9 @@ def _failed(token: str, email: Claimed, reason: str, report: Counter) -> None:
 
 
 def _raise_task(row: OutboundEmail) -> None:
+    if row.patient_id is None:
+        # A staff email: the staff accounts page shows the admin that it failed.
+        return
     alerts.raise_alert(
         AlertLevel.TASK,
         "An email to the patient could not be sent: check the email address they gave.",

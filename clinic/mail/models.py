@@ -24,7 +24,10 @@ class OutboundEmail(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # A patient's email, or a staff member's (an invitation or a password reset link): one of
+    # the two, never both.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
@@ -52,4 +55,5 @@ class OutboundEmail(db.Model):
             "status IN ('pending','sending','sent','failed','skipped')", name="status_known"
         ),
         Index("ix_outbound_email_due", "status", "send_at"),
+        CheckConstraint("(patient_id IS NULL) <> (staff_user_id IS NULL)", name="one_recipient"),
     )

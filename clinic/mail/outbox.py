@@ -35,6 +35,53 @@ def sender() -> str:
     return config["EMAIL_FROM"] or f"{config['CLINIC_NAME']} <no-reply@{_host()}>"
 
 
+def _message(kind: str, to: str, subject: str, text: str, html: str, now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender()
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(idstring=kind.replace("_", "-"), domain=_host())
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def plan_staff(
+    kind: str,
+    *,
+    staff_user_id: int,
+    to_address: str,
+    subject: str,
+    text: str,
+    html: str,
+    expires_at: datetime,
+) -> OutboundEmail:
+    """One email to a staff member (an invitation, a password link), sent by the next pass.
+
+    The caller checks ``email_on()`` first: a staff email is asked for by an admin, who must be
+    told when it cannot go. The dispatcher empties the stored message once it is settled, as it
+    holds a one-time link.
+    """
+    now = utcnow()
+    message = _message(kind, to_address, subject, text, html, now)
+    row = OutboundEmail(
+        kind=kind,
+        staff_user_id=staff_user_id,
+        to_address=to_address,
+        subject=subject,
+        message_id=message["Message-ID"],
+        message=message.as_string(policy=SMTP),
+        send_at=now,
+        expires_at=expires_at,
+        status=EmailStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(row)
+    return row
+
+
 def plan(
     kind: str,
     patient,
@@ -53,14 +100,7 @@ def plan(
     if not may_email(patient):
         return None
     now = utcnow()
-    message = EmailMessage()
-    message["From"] = sender()
-    message["To"] = patient.email
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(idstring=kind.replace("_", "-"), domain=_host())
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message = _message(kind, patient.email, subject, text, html, now)
     for content, mime_type, filename in attachments:
         maintype, subtype = mime_type.split("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)

@@ -20,6 +20,7 @@ def settings_area() -> Blueprint:
     from clinic.settings.consent import bp as consent_bp
     from clinic.settings.policy import bp as policy_bp
     from clinic.settings.practitioners import bp as practitioners_bp
+    from clinic.settings.staff_accounts import bp as staff_accounts_bp
     from clinic.settings.views import bp as index_bp
 
     parent = Blueprint("settings", __name__)
@@ -29,4 +30,5 @@ def settings_area() -> Blueprint:
     parent.register_blueprint(practitioners_bp, url_prefix="/practitioners")
     parent.register_blueprint(closures_bp, url_prefix="/closures")
     parent.register_blueprint(policy_bp, url_prefix="/policy")
+    parent.register_blueprint(staff_accounts_bp, url_prefix="/staff")
     return parent

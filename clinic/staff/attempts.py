@@ -54,6 +54,8 @@ def authenticate(email: str, password: str, *, ip_address: str = "") -> StaffUse
             return None
         user.failed_sign_ins = 0
         user.locked_until = None
+        if user.active:
+            user.last_sign_in_at = now
     if not user.active:
         return None
     return user

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from clinic.errors import ValidationFailed
-from clinic.staff import services
+from clinic.staff import accounts, services
 from clinic.staff.models import Role
 
 
@@ -72,4 +72,8 @@ def reset_password_command(email: str, password: str) -> None:
             for message in messages
         )
         raise click.ClickException(f"the password was not changed:\n{problems}") from exc
+    # The links it closed (an invitation, a reset) must not arrive by email afterwards. Apart
+    # from set_password, which sits beneath the email outbox; were this step lost, an email
+    # would only carry a link that no longer works.
+    accounts.settle_after_command_line_password(user.id)
     click.echo(f"New password set for {user.email}; its sessions have ended.")

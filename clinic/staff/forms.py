@@ -10,7 +10,7 @@ import re
 from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 # Record ids are 32-bit integers in both databases. A larger number in an address names
 # nothing, and SQLite would raise on it rather than answer "no such row".
@@ -53,4 +53,25 @@ class LoginForm(FlaskForm):
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ChoosePasswordForm(FlaskForm):
+    """The page an invitation or a reset link opens. Length rules are the service's
+    (services.MIN_PASSWORD_LENGTH); this only caps what a request may carry."""
+
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."), Length(max=256)],
+        description="At least 12 characters. A few unrelated words make a good one.",
+        render_kw={"autocomplete": "new-password", "autofocus": True},
+    )
+    confirm = PasswordField(
+        "The same password again",
+        validators=[
+            DataRequired("Type the password again."),
+            Length(max=256),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+        render_kw={"autocomplete": "new-password"},
     )

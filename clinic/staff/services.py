@@ -12,7 +12,7 @@ from clinic.clock import utcnow
 from clinic.database import write_transaction
 from clinic.errors import ValidationFailed
 from clinic.extensions import db
-from clinic.staff.models import Role, StaffUser
+from clinic.staff.models import Role, StaffToken, StaffUser
 
 MIN_PASSWORD_LENGTH = 12
 # scrypt hashes long input fine, but there is no reason to accept a novel as a password.
@@ -63,7 +63,28 @@ def set_password(email: str, password: str) -> StaffUser:
         user.session_version += 1
         user.failed_sign_ins = 0
         user.locked_until = None
+        # A password given here settles an invitation or reset sent from the settings page:
+        # the account is no longer waiting, and the links sent to it stop working.
+        user.invite_pending = False
+        end_links(user, utcnow())
     return user
+
+
+def end_links(user: StaffUser, now) -> None:
+    """Withdraw every open password link of the account (invitation or reset).
+
+    The emails still carrying them are dropped by clinic.staff.accounts: this module sits
+    beneath the email outbox (every staff page imports it through clinic.staff.auth).
+    """
+    db.session.execute(
+        update(StaffToken)
+        .where(
+            StaffToken.staff_user_id == user.id,
+            StaffToken.used_at.is_(None),
+            StaffToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
 
 
 def _password_problem(password: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -13,10 +14,11 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
+from clinic.errors import ValidationFailed
 from clinic.extensions import limiter, login_manager
-from clinic.staff import attempts, auth, services
+from clinic.staff import accounts, attempts, auth, services
 from clinic.staff.auth import public_page, safe_next
-from clinic.staff.forms import LoginForm
+from clinic.staff.forms import ChoosePasswordForm, LoginForm
 
 # Nested in the staff area (clinic/staff/area.py), which checks who is signed in.
 account_bp = Blueprint("account", __name__)
@@ -76,3 +78,26 @@ def logout():
     for key in (auth.SIGNED_IN_AT, auth.SEEN_AT):
         session.pop(key, None)
     return redirect(url_for(".login"))
+
+
+@account_bp.route("/password/<token>", methods=["GET", "POST"])
+@public_page
+def choose_password(token: str):
+    """The page an invitation or a password reset link opens (clinic.staff.accounts).
+
+    An unknown link is a 404 page, a used, replaced or expired one a 410 page.
+    """
+    holder = accounts.link_holder(token)
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.choose_password(token, form.password.data)
+        except ValidationFailed as exc:
+            form.password.errors = [*form.password.errors, *exc.errors.get("password", [])]
+        else:
+            # Whoever was signed in here before (perhaps someone else) is signed out.
+            logout_user()
+            flash("Your password is set. Sign in with it.", "success")
+            return redirect(url_for(".login"), code=303)
+    status = 422 if form.errors else 200
+    return render_template("staff/choose_password.html", form=form, holder=holder), status

@@ -1,4 +1,5 @@
-"""Private links never reach a log: the token in /manage/… and /api/v1/bookings/… is redacted.
+"""Private links never reach a log: the token in /manage/…, /api/v1/bookings/… and a staff
+member's one-time /password/… link is redacted.
 
 A patient's manage link opens their visit to whoever holds it, and log lines are read by more
 people (and kept longer) than a patient's texts. Every log record the process creates passes
@@ -15,8 +16,8 @@ import re
 REDACTED = "<redacted>"
 # A path segment after /manage/ or /api/v1/bookings/, wherever the path sits in a line (a
 # request line, a Referer, a full URL). A route pattern such as /manage/<token> is left alone.
-_PRIVATE_SEGMENT = re.compile(r"(/manage/|/api/v1/bookings/)(?!<)[^/?#\s\"'<>]+")
-_MARKERS = ("/manage/", "/bookings/")
+_PRIVATE_SEGMENT = re.compile(r"(/manage/|/api/v1/bookings/|/password/)(?!<)[^/?#\s\"'<>]+")
+_MARKERS = ("/manage/", "/bookings/", "/password/")
 
 
 def redact_links(text: str) -> str:
