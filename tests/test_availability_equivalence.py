@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.api.slot_json import availability_json
+from clinic.booking import slots
 from clinic.booking.models import Appointment
 from clinic.booking.services import LONGEST_BLOCK, find_slots, policy
 from clinic.booking.slots import (
@@ -68,6 +69,20 @@ def test_engine_matches_the_reference_on_random_clinics(chunk):
         answered += bool(expected)
     # The clinics must be worth comparing: most have free times, some have none.
     assert per_chunk * 0.3 <= answered < per_chunk
+
+
+def test_engine_answers_the_same_with_its_day_layouts_kept_or_dropped(monkeypatch):
+    """Each answer twice: once laying out its days, once from the kept layouts; and with a
+    bound so small that layouts are dropped in the middle of answers."""
+    for seed in range(100):
+        arguments = random_engine_arguments(seed)
+        expected = reference_bookable_slots(**arguments)
+        assert bookable_slots(**arguments) == expected, f"seed {seed}"
+        assert bookable_slots(**arguments) == expected, f"seed {seed}, kept layouts"
+    monkeypatch.setattr(slots, "_STARTS_KEPT", 50)
+    for seed in range(100, 200):
+        arguments = random_engine_arguments(seed)
+        assert bookable_slots(**arguments) == reference_bookable_slots(**arguments), f"seed {seed}"
 
 
 @pytest.mark.parametrize("chunk", range(DB_CHUNKS))

@@ -406,9 +406,13 @@ class _Layout:
     def starts_on(self, day: date) -> list[int]:
         starts = self.days.get(day)
         if starts is None:
-            if len(self.days) >= _LAYOUT_DAYS_KEPT:
-                self.days.clear()
             starts = self.days[day] = self._work_out(day)
+            _KEPT[0] += len(starts) + 1
+            if _KEPT[0] > _STARTS_KEPT:
+                # Past the bound every layout starts afresh (this one keeps its days until its
+                # caller is done with it).
+                _LAYOUTS.clear()
+                _KEPT[0] = 0
         return starts
 
     def _work_out(self, day: date) -> list[int]:
@@ -443,7 +447,10 @@ class _Layout:
 # runs to midnight, which are worked out across days on every request instead.
 _LAYOUTS: dict[tuple, _Layout | None] = {}
 _LAYOUTS_KEPT = 2_000
-_LAYOUT_DAYS_KEPT = 1_000
+# Starts kept over all layouts (about 40 bytes each): a year of quarter hours for some 50
+# practitioners and services, so memory stays bounded for a clinic group too.
+_STARTS_KEPT = 1_000_000
+_KEPT = [0]
 
 
 def _layout_of(
@@ -463,6 +470,7 @@ def _layout_of(
         layout = _Layout(working, tz, step, occupied)
     if len(_LAYOUTS) >= _LAYOUTS_KEPT:
         _LAYOUTS.clear()
+        _KEPT[0] = 0
     _LAYOUTS[key] = layout
     return layout
 
