@@ -12,7 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -363,13 +363,16 @@ def _free_times(
 
 @dataclass
 class _Calendar:
-    busy_by_practitioner: dict[int, list[Interval]]
-    busy_by_room: dict[int, list[Interval]]
-    closures_by_location: dict[int, list[Interval]]
+    # Busy time as integer pairs, micros() of start and end: what the engine computes on.
+    busy_by_practitioner: dict[int, list[tuple[int, int]]]
+    busy_by_room: dict[int, list[tuple[int, int]]]
+    closures_by_location: dict[int, list[tuple[int, int]]]
     version: object = catalog.UNKNOWN
 
 
 _APPOINTMENT, _TIME_OFF, _VERSION = 0, 1, 2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) -> _Calendar:
@@ -390,13 +393,14 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
     else:
         rows = read(_calendar_query(one_location=False), parameters)
     busy_by_practitioner = calendar.busy_by_practitioner
+    epoch, unit = _EPOCH, _MICROSECOND
     for kind, location_id, practitioner_id, room_id, start, end in rows:
         if kind == _APPOINTMENT:
-            interval = Interval(start, end)
+            interval = ((start - epoch) // unit, (end - epoch) // unit)
             busy_by_practitioner[practitioner_id].append(interval)
             calendar.busy_by_room[room_id].append(interval)
         elif kind == _TIME_OFF:
-            interval = Interval(start, end)
+            interval = ((start - epoch) // unit, (end - epoch) // unit)
             if practitioner_id is None:
                 calendar.closures_by_location[location_id].append(interval)
             else:

@@ -23,6 +23,7 @@ from clinic import localtime
 
 __all__ = [
     "BookingPolicy",
+    "Busy",
     "Interval",
     "PractitionerCalendar",
     "RoomCalendar",
@@ -58,19 +59,24 @@ class WorkingBlock:
     end: time
 
 
+# Busy time is an Interval, or the same as a pair of integers (micros() of its start and end)
+# from a caller that has them already: the engine computes on those.
+Busy = Interval | tuple[int, int]
+
+
 @dataclass(frozen=True)
 class PractitionerCalendar:
     practitioner_id: int
     working: tuple[WorkingBlock, ...]
     # Existing appointments' blocking windows [start, end + buffer) and personal time off.
     # Unsorted and possibly overlapping.
-    busy: tuple[Interval, ...] = ()
+    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
 class RoomCalendar:
     room_id: int
-    busy: tuple[Interval, ...] = ()
+    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def bookable_slots(
     buffer_after: timedelta,
     practitioners: Sequence[PractitionerCalendar],
     rooms: Sequence[RoomCalendar],
-    closures: Sequence[Interval] = (),
+    closures: Sequence[Busy] = (),
     policy: BookingPolicy = BookingPolicy(),
     needling: bool = False,
     patient_needling_starts: Sequence[datetime] = (),
@@ -191,7 +197,7 @@ def slot_table(
     buffer_after: timedelta,
     practitioners: Sequence[PractitionerCalendar],
     rooms: Sequence[RoomCalendar],
-    closures: Sequence[Interval] = (),
+    closures: Sequence[Busy] = (),
     policy: BookingPolicy = BookingPolicy(),
     needling: bool = False,
     patient_needling_starts: Sequence[datetime] = (),
@@ -512,12 +518,17 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _in_window(intervals: Iterable[Interval], window: tuple[int, int]) -> list[tuple[int, int]]:
+def _in_window(intervals: Iterable[Busy], window: tuple[int, int]) -> list[tuple[int, int]]:
     """Non-empty intervals that reach into the window, as integer pairs."""
     window_start, window_end = window
     pairs = []
     epoch, unit = _EPOCH, _MICROSECOND
     for interval in intervals:
+        if type(interval) is tuple:
+            start, end = interval
+            if start < end and end > window_start and start < window_end:
+                pairs.append(interval)
+            continue
         start, end = interval.start, interval.end
         # UTC (what the database gives) is aware by definition; anything else is checked.
         if start.tzinfo is not UTC:
