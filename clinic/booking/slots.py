@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import chain
+from itertools import chain, compress
 from zoneinfo import ZoneInfo
 
 from clinic import localtime
@@ -280,41 +280,43 @@ def slot_table(
         # One practitioner (a patient who asked for one, or a one-person clinic): the starts
         # are sorted already and every slot is theirs.
         [(practitioner_id, starts)] = starts_of.items()
-        room_of = _first_free_rooms(starts, refused_by_room)
-        if len(room_of) < len(starts):
-            starts = [start for start in starts if start in room_of]
-        return SlotTable(
-            starts,
-            [practitioner_id] * len(starts),
-            list(map(room_of.__getitem__, starts)),
-            empty.duration,
-            occupied,
-        )
+        rooms = _first_free_rooms(starts, refused_by_room)
+        if None in rooms:  # usually every start has a room: one scan in C
+            starts = list(compress(starts, map(_is_not_none, rooms)))
+            rooms = list(filter(_is_not_none, rooms))
+        return SlotTable(starts, [practitioner_id] * len(starts), rooms, empty.duration, occupied)
     # Each practitioner's starts are sorted: sorting their concatenation only merges runs.
     every_start = list(dict.fromkeys(sorted(chain.from_iterable(starts_of.values()))))
-    room_of = _first_free_rooms(every_start, refused_by_room)
-    every_start_roomed = len(room_of) == len(every_start)
-    # One integer per (start, practitioner) pair that sorts like the pair: start * count +
-    # rank. The passes over every slot below are maps of built-ins: no Python code per slot.
+    rooms = _first_free_rooms(every_start, refused_by_room)
+    position = dict(zip(every_start, range(len(every_start)), strict=True))
+    # One small integer per (start, practitioner) pair that sorts like the pair: the start's
+    # position in every_start * count + the practitioner's rank. The passes over every slot
+    # below are maps of built-ins: no Python code per slot.
     ranked = sorted(starts_of)
     count = len(ranked)
     keys: list[int] = []
     for rank, practitioner_id in enumerate(ranked):
-        roomed = starts_of[practitioner_id]
-        if not every_start_roomed:
-            roomed = [start for start in roomed if start in room_of]
-        keys += map(rank.__add__, map(count.__mul__, roomed))
+        positions = map(position.__getitem__, starts_of[practitioner_id])
+        keys += map(rank.__add__, map(count.__mul__, positions))
+    keys.sort()
+    positions = list(map(count.__rfloordiv__, keys))  # key // count
+    if None in rooms:
+        roomed = list(map(_is_not_none, map(rooms.__getitem__, positions)))
+        keys = list(compress(keys, roomed))
+        positions = list(compress(positions, roomed))
     if not keys:
         return empty
-    keys.sort()
-    starts = list(map(count.__rfloordiv__, keys))  # key // count
     return SlotTable(
-        starts,
+        list(map(every_start.__getitem__, positions)),
         list(map(ranked.__getitem__, map(count.__rmod__, keys))),  # ranked[key % count]
-        list(map(room_of.__getitem__, starts)),
+        list(map(rooms.__getitem__, positions)),
         empty.duration,
         occupied,
     )
+
+
+def _is_not_none(value) -> bool:
+    return value is not None
 
 
 def _starts_by_day(
@@ -601,9 +603,9 @@ def _refused_starts(busy: list[tuple[int, int]], occupied: int) -> list[tuple[in
 
 def _first_free_rooms(
     starts: list[int], rooms: Sequence[tuple[int, list[tuple[int, int]]]]
-) -> dict[int, int]:
+) -> list[int | None]:
     """For each of the ascending ``starts``, the first room (in the given order) that does not
-    refuse it; starts no room takes are left out.
+    refuse it, None where every room refuses it.
 
     Works on ranges of positions in ``starts``: the starts still without a room, less those
     the next room refuses, go to that room.
@@ -624,12 +626,7 @@ def _first_free_rooms(
         for first, last in _without(waiting, refused_positions):
             chosen[first:last] = [room_id] * (last - first)
         waiting = _within(waiting, refused_positions)
-    room_of = dict(zip(starts, chosen, strict=True))
-    if None in chosen:  # usually every start has a room: one scan in C, not a loop per start
-        for start, room_id in zip(starts, chosen, strict=True):
-            if room_id is None:
-                del room_of[start]
-    return room_of
+    return chosen
 
 
 def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
