@@ -124,8 +124,9 @@ class CompiledRead:
 
     An availability answer's one statement spent more time in SQLAlchemy's per-execution
     work (compiled-statement context, result rows, type processing) than in the database.
-    Statements with expanding parameters (``IN`` lists) go through ``read`` instead, since
-    their SQL changes with the list.
+    Constant ``IN`` lists in the statement are written into the SQL once; a statement with a
+    caller-given list (an expanding parameter) must go through ``read`` instead, since its
+    SQL changes with the list.
 
     ``column_types`` gives the type of each result column whose values need converting
     (``None`` for the rest, which the drivers already return as Python values)."""
@@ -133,16 +134,16 @@ class CompiledRead:
     def __init__(self, statement, column_types: tuple):
         self.statement = statement
         self.column_types = column_types
-        self._by_dialect: dict[str, tuple] = {}
+        self._by_dialect: dict[tuple[str, str], tuple] = {}
 
     def rows(self, parameters: dict) -> list:
         if db.session.registry.has() and db.session().in_transaction():
             return read(self.statement, parameters)
         engine = db.engine
-        compiled = self._by_dialect.get(engine.dialect.name)
+        kind = (engine.dialect.name, engine.dialect.driver)
+        compiled = self._by_dialect.get(kind)
         if compiled is None:
-            compiled = self._compile(engine.dialect, parameters)
-            self._by_dialect[engine.dialect.name] = compiled
+            compiled = self._by_dialect[kind] = self._compile(engine.dialect, parameters)
         sql, names, fixed, bind_processors, result_processors = compiled
         values = dict(fixed)
         for name, value in parameters.items():
