@@ -12,7 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -54,7 +54,7 @@ from clinic.clock import utcnow
 from clinic.consent import services as consent_services
 from clinic.consent.services import ConsentInput
 from clinic.database import CompiledRead, read, write_transaction
-from clinic.db_types import UTCDateTime
+from clinic.db_types import epoch_micros
 from clinic.errors import ChangeNotAllowed, NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.localtime import day_bounds, local_date
@@ -371,8 +371,6 @@ class _Calendar:
 
 
 _APPOINTMENT, _TIME_OFF, _VERSION = 0, 1, 2
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) -> _Calendar:
@@ -393,14 +391,13 @@ def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) 
     else:
         rows = read(_calendar_query(one_location=False), parameters)
     busy_by_practitioner = calendar.busy_by_practitioner
-    epoch, unit = _EPOCH, _MICROSECOND
     for kind, location_id, practitioner_id, room_id, start, end in rows:
         if kind == _APPOINTMENT:
-            interval = ((start - epoch) // unit, (end - epoch) // unit)
+            interval = (start, end)
             busy_by_practitioner[practitioner_id].append(interval)
             calendar.busy_by_room[room_id].append(interval)
         elif kind == _TIME_OFF:
-            interval = ((start - epoch) // unit, (end - epoch) // unit)
+            interval = (start, end)
             if practitioner_id is None:
                 calendar.closures_by_location[location_id].append(interval)
             else:
@@ -430,8 +427,8 @@ def _calendar_query(*, one_location: bool):
         Appointment.location_id,
         Appointment.practitioner_id,
         Appointment.room_id,
-        Appointment.start_at,
-        Appointment.blocked_until,
+        epoch_micros(Appointment.start_at),
+        epoch_micros(Appointment.blocked_until),
     ).where(
         at(Appointment.location_id),
         Appointment.start_at >= bindparam("visits_from"),
@@ -444,8 +441,8 @@ def _calendar_query(*, one_location: bool):
         TimeOff.location_id,
         TimeOff.practitioner_id,
         null(),
-        TimeOff.start_at,
-        TimeOff.end_at,
+        epoch_micros(TimeOff.start_at),
+        epoch_micros(TimeOff.end_at),
     ).where(
         at(TimeOff.location_id),
         TimeOff.end_at > bindparam("window_start"),
@@ -460,9 +457,9 @@ def _calendar_query(*, one_location: bool):
 
 @functools.cache
 def _one_location_calendar() -> CompiledRead:
-    # Every single-site clinic's every answer: read past SQLAlchemy's per-execution work.
-    times = UTCDateTime()
-    return CompiledRead(_calendar_query(one_location=True), (None, None, None, None, times, times))
+    # Every single-site clinic's every answer: read past SQLAlchemy's per-execution work. Every
+    # column is an integer already (the times as epoch_micros).
+    return CompiledRead(_calendar_query(one_location=True), (None,) * 6)
 
 
 def _needling_starts(patient: Patient | None, window: Interval, ignore_id: int | None):
