@@ -120,20 +120,18 @@ def read(statement, parameters: dict | None = None) -> list:
 class CompiledRead:
     """A SELECT read on every request of a hot path: its SQL is rendered once per database
     kind, and outside a session transaction it runs on a pooled DBAPI cursor, with the
-    parameters and result columns converted by the columns' own SQLAlchemy types.
+    parameters converted by their columns' own SQLAlchemy types.
 
     An availability answer's one statement spent more time in SQLAlchemy's per-execution
     work (compiled-statement context, result rows, type processing) than in the database.
-    Constant ``IN`` lists in the statement are written into the SQL once; a statement with a
-    caller-given list (an expanding parameter) must go through ``read`` instead, since its
-    SQL changes with the list.
+    Rows come back as the driver gives them, with no type processing: select only columns the
+    drivers return as the wanted Python values (integers, text; times as
+    clinic.db_types.epoch_micros). Constant ``IN`` lists in the statement are written into the
+    SQL once; a statement with a caller-given list (an expanding parameter) must go through
+    ``read`` instead, since its SQL changes with the list."""
 
-    ``column_types`` gives the type of each result column whose values need converting
-    (``None`` for the rest, which the drivers already return as Python values)."""
-
-    def __init__(self, statement, column_types: tuple):
+    def __init__(self, statement):
         self.statement = statement
-        self.column_types = column_types
         self._by_dialect: dict[tuple[str, str], tuple] = {}
 
     def rows(self, parameters: dict) -> list:
@@ -144,7 +142,7 @@ class CompiledRead:
         compiled = self._by_dialect.get(kind)
         if compiled is None:
             compiled = self._by_dialect[kind] = self._compile(engine.dialect, parameters)
-        sql, names, fixed, bind_processors, result_processors = compiled
+        sql, names, fixed, bind_processors = compiled
         values = dict(fixed)
         for name, value in parameters.items():
             processor = bind_processors.get(name)
@@ -155,24 +153,15 @@ class CompiledRead:
             cursor = connection.cursor()
             try:
                 cursor.execute(sql, arguments)
-                rows = cursor.fetchall()
+                return cursor.fetchall()
             finally:
                 cursor.close()
         finally:
             connection.close()  # back to the pool, which ends the read's transaction
-        if not rows or not any(result_processors):
-            return rows
-        # Column by column, so only the columns that need it are touched (the processors
-        # pass None through).
-        columns = list(zip(*rows, strict=True))
-        for index, process in enumerate(result_processors):
-            if process is not None:
-                columns[index] = map(process, columns[index])
-        return list(zip(*columns, strict=True))
 
     def _compile(self, dialect, parameters: dict) -> tuple:
         """The SQL with its fixed parameters (literals, constant lists) in place, and what
-        converts the caller's parameters and the result columns."""
+        converts the caller's parameters."""
         compiled = self.statement.compile(dialect=dialect)
         expanded = compiled.construct_expanded_state(compiled.construct_params(parameters))
         fixed = {
@@ -184,9 +173,5 @@ class CompiledRead:
             processor = kind.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 bind_processors[name] = processor
-        result_processors = tuple(
-            None if kind is None else kind.dialect_impl(dialect).result_processor(dialect, None)
-            for kind in self.column_types
-        )
         names = list(expanded.positiontup) if dialect.positional else None
-        return expanded.statement, names, fixed, bind_processors, result_processors
+        return expanded.statement, names, fixed, bind_processors

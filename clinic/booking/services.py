@@ -459,7 +459,7 @@ def _calendar_query(*, one_location: bool):
 def _one_location_calendar() -> CompiledRead:
     # Every single-site clinic's every answer: read past SQLAlchemy's per-execution work. Every
     # column is an integer already (the times as epoch_micros).
-    return CompiledRead(_calendar_query(one_location=True), (None,) * 6)
+    return CompiledRead(_calendar_query(one_location=True))
 
 
 def _needling_starts(patient: Patient | None, window: Interval, ignore_id: int | None):
