@@ -148,3 +148,17 @@ def test_every_table_of_the_set_up_is_watched():
         "room",
         "location",
     } == catalog_version.CATALOG_TABLES
+
+
+def test_migrations_change_the_version_once_at_the_end_not_per_write(any_app):
+    make_clinic(practitioners=1, rooms=1)
+    before = version()
+    connection = db.session.connection()
+
+    # A data migration may write these tables before migration 0010v made catalog_version.
+    with catalog_version.migrating():
+        connection.execute(sa.update(Service.__table__).values(description="Changed"))
+    assert version() == before
+
+    catalog_version.bump_after_migrations(connection)
+    assert version() != before

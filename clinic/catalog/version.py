@@ -16,12 +16,14 @@ processes).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import secrets
 
 import click
 from flask import Flask
-from sqlalchemy import Delete, Insert, Update, bindparam, event, select, update
+from sqlalchemy import Delete, Insert, Update, bindparam, event, inspect, select, update
 from sqlalchemy.engine import Engine
 
 from clinic.catalog.models import CatalogVersion
@@ -52,8 +54,29 @@ def version_query():
     return select(CatalogVersion.version).where(CatalogVersion.id == ROW_ID)
 
 
+# Set while migrations run: a data migration may write these tables before the version's own
+# migration (0010v) has made its table. migrations/env.py changes the version once at the end.
+_migrating = contextvars.ContextVar("catalog_migrating", default=False)
+
+
+@contextlib.contextmanager
+def migrating():
+    token = _migrating.set(True)
+    try:
+        yield
+    finally:
+        _migrating.reset(token)
+
+
+def bump_after_migrations(connection) -> None:
+    """Change the version once after a migration run, when its table exists by then, so web
+    processes still running re-read whatever the migrations changed."""
+    if inspect(connection).has_table(CatalogVersion.__tablename__):
+        bump(connection)
+
+
 def _after_execute(connection, clauseelement, _multiparams, _params, _options, _result) -> None:
-    if not isinstance(clauseelement, Insert | Update | Delete):
+    if not isinstance(clauseelement, Insert | Update | Delete) or _migrating.get():
         return
     table = getattr(clauseelement.table, "name", None)
     if table in CATALOG_TABLES:
