@@ -234,9 +234,13 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_caches(app: Flask) -> None:
+    from clinic.booking.catalog import init_app as booking_catalog
+    from clinic.catalog.version import init_app as catalog_version
     from clinic.web.cache import init_app
 
     init_app(app)
+    catalog_version(app)
+    booking_catalog(app)
 
 
 def register_subscribers(app: Flask) -> None:

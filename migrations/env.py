@@ -10,6 +10,7 @@ if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 import clinic.models  # noqa: E402,F401  (registers every table on the metadata)
+from clinic.catalog import version as catalog_version  # noqa: E402
 
 
 def get_engine():
@@ -58,8 +59,9 @@ def run_migrations_online():
             _sqlite_foreign_keys(connection, "OFF")
         try:
             context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-            with context.begin_transaction():
+            with context.begin_transaction(), catalog_version.migrating():
                 context.run_migrations()
+                catalog_version.bump_after_migrations(connection)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:

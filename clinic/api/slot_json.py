@@ -35,8 +35,10 @@ def availability_json(
         clock = LocalClock(zones.get(table.practitioner_ids[0]) or default_zone)
         items = _items_of(clock, table.duration)
         pairs = list(zip(table.starts, table.practitioner_ids, strict=True))
-        missing = set(pairs).difference(items)
-        if missing:
+        try:
+            body = ", ".join(map(items.__getitem__, pairs))
+        except KeyError:  # an item this process has not written yet
+            missing = set(pairs).difference(items)
             if len(items) + len(missing) > _ITEMS_KEPT:
                 items.clear()
                 missing = set(pairs)
@@ -46,7 +48,7 @@ def availability_json(
                 items[start, practitioner_id] = _SLOT.format(
                     iso(start + duration), practitioner_id, iso(start)
                 )
-        body = ", ".join(map(items.__getitem__, pairs))
+            body = ", ".join(map(items.__getitem__, pairs))
     else:
         starts, ends = [], []
         for start, practitioner_id in zip(table.starts, table.practitioner_ids, strict=True):

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.actors import Actor, ActorKind
 from clinic.audit import services as audit
-from clinic.booking import identity
+from clinic.booking import catalog, identity
 from clinic.booking.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -36,25 +36,26 @@ from clinic.booking.slots import (
     RoomCalendar,
     Slot,
     SlotTable,
-    WorkingBlock,
     local_day_bounds,
     needling_gap_ok,
     slot_table,
 )
+from clinic.catalog import version as catalog_version
 from clinic.catalog.models import (
+    CatalogVersion,
     Location,
     Practitioner,
     Room,
     Service,
     TimeOff,
-    WorkingHours,
     practitioner_services,
 )
 from clinic.catalog.policy import clinic_policy
 from clinic.clock import utcnow
 from clinic.consent import services as consent_services
 from clinic.consent.services import ConsentInput
-from clinic.database import write_transaction
+from clinic.database import CompiledRead, read, write_transaction
+from clinic.db_types import epoch_micros
 from clinic.errors import ChangeNotAllowed, NotFound, SlotUnavailable, ValidationFailed
 from clinic.extensions import db
 from clinic.localtime import day_bounds, local_date
@@ -140,9 +141,7 @@ SERVICE_FIELDS = (
 def online_service_fields() -> list[dict]:
     """online_services as the public API shows them (SERVICE_FIELDS), read as plain rows:
     loading and tracking ORM objects cost more than the read itself."""
-    return [
-        dict(zip(SERVICE_FIELDS, row, strict=True)) for row in _read(_online_fields_query(), {})
-    ]
+    return [dict(zip(SERVICE_FIELDS, row, strict=True)) for row in read(_online_fields_query(), {})]
 
 
 @functools.cache
@@ -222,13 +221,21 @@ def free_times(
 ) -> FreeTimes:
     """find_slots in compact form, for callers that print many slots (the JSON API).
 
-    Two queries whatever the number of practitioners, locations or visits: the staff with
-    their hours and zones, then the window's busy time, time off and rooms together (a third
-    reads the patient's own sessions when a patient is given)."""
+    One query whatever the number of practitioners, locations or visits: the window's busy
+    time and time off, with the catalog version that says whether this process's copy of the
+    staff, their hours and the rooms (clinic.booking.catalog) is current (a second reads the
+    patient's own sessions when a patient is given)."""
     _check_window(first_day, last_day)
+    terms = catalog.Terms(
+        service.id,
+        service.slug,
+        service.duration_minutes,
+        service.buffer_after_minutes,
+        service.needles,
+        service.bookable_online,
+    )
     return _free_times(
-        _Terms.of(service),
-        _staff(service.id),
+        lambda _catalog: terms,
         first_day,
         last_day,
         practitioner_id=practitioner_id,
@@ -242,14 +249,21 @@ def online_free_times(
     slug: str, first_day: date, last_day: date, *, practitioner_id: int | None = None
 ) -> FreeTimes:
     """free_times for a service named by its slug, as the public API asks: the service, its
-    staff and their hours in one query, the window's calendar in a second.
+    staff and their hours from this process's catalog, the window's calendar in one query.
 
     Raises NotFound, as service_by_slug does, for a service not offered online."""
     _check_window(first_day, last_day)
-    terms, staff = _service_and_staff(slug)
-    if terms is None or not terms.bookable_online:
-        raise NotFound("We do not offer that service online.", field="service")
-    return _free_times(terms, staff, first_day, last_day, practitioner_id=practitioner_id)
+    return _free_times(
+        lambda current: _online_terms(current, slug),
+        first_day,
+        last_day,
+        practitioner_id=practitioner_id,
+    )
+
+
+def _online_terms(current: catalog.Catalog, slug: str) -> catalog.Terms | None:
+    terms = current.services.get(slug)
+    return terms if terms is not None and terms.bookable_online else None
 
 
 def _check_window(first_day: date, last_day: date) -> None:
@@ -259,32 +273,14 @@ def _check_window(first_day: date, last_day: date) -> None:
         raise ValidationFailed({"to": [f"Ask for at most {MAX_WINDOW_DAYS} days at a time."]})
 
 
-@dataclass(frozen=True)
-class _Terms:
-    """What availability needs of a service."""
-
-    id: int
-    slug: str
-    duration_minutes: int
-    buffer_after_minutes: int
-    needles: bool
-    bookable_online: bool
-
-    @classmethod
-    def of(cls, service: Service) -> _Terms:
-        return cls(
-            service.id,
-            service.slug,
-            service.duration_minutes,
-            service.buffer_after_minutes,
-            service.needles,
-            service.bookable_online,
-        )
+# A copy found old is read again; after this many tries in one request (the set-up changing
+# under every read) the answer comes from the newest copy, as it did when each request read
+# the set-up and the visits in two statements.
+_CATALOG_TRIES = 3
 
 
 def _free_times(
-    service: _Terms,
-    staff: list[_StaffMember],
+    terms_of: Callable[[catalog.Catalog], catalog.Terms | None],
     first_day: date,
     last_day: date,
     *,
@@ -293,40 +289,54 @@ def _free_times(
     ignore_appointment_id: int | None = None,
     source: str = BookingSource.ONLINE,
 ) -> FreeTimes:
+    current = catalog.current()
+    for tries_left in range(_CATALOG_TRIES - 1, -1, -1):
+        service = terms_of(current)
+        staff = current.staff_for(service.id) if service is not None else []
+        by_location: dict[int, list[catalog.StaffMember]] = defaultdict(list)
+        for member in staff:
+            if practitioner_id is None or member.id == practitioner_id:
+                by_location[member.location_id].append(member)
+        if not by_location:
+            # Nothing to read the calendar for: the version alone says whether that is so.
+            calendar = None
+            version = catalog.read_version()
+        else:
+            windows = {
+                location_id: Interval(
+                    local_day_bounds(first_day, members[0].zone).start,
+                    local_day_bounds(last_day, members[0].zone).end,
+                )
+                for location_id, members in by_location.items()
+            }
+            # One read for every location: the union of their windows (a day's bounds differ by
+            # zone only by hours); the engine drops whatever lies outside a location's window.
+            reach = Interval(
+                min(window.start for window in windows.values()),
+                max(window.end for window in windows.values()),
+            )
+            calendar = _calendar(list(by_location), reach, ignore_appointment_id)
+            version = calendar.version
+        if version == current.version or not tries_left:
+            break
+        current = catalog.reload()
+
+    if service is None:
+        raise NotFound("We do not offer that service online.", field="service")
     zones = {member.id: member.zone for member in staff}
-    if practitioner_id is not None:
-        staff = [member for member in staff if member.id == practitioner_id]
     duration = timedelta(minutes=service.duration_minutes)
     buffer_after = timedelta(minutes=service.buffer_after_minutes)
-    if not staff:
+    if calendar is None:
         return FreeTimes(SlotTable.empty(duration, buffer_after), zones, service.slug)
 
-    by_location: dict[int, list[_StaffMember]] = defaultdict(list)
-    for member in staff:
-        by_location[member.location_id].append(member)
-    windows = {
-        location_id: Interval(
-            local_day_bounds(first_day, members[0].zone).start,
-            local_day_bounds(last_day, members[0].zone).end,
-        )
-        for location_id, members in by_location.items()
-    }
-    # One read for every location: the union of their windows (a day's bounds differ by zone
-    # only by hours); the engine drops whatever lies outside a location's own window.
-    reach = Interval(
-        min(window.start for window in windows.values()),
-        max(window.end for window in windows.values()),
-    )
-    calendar = _calendar(list(by_location), reach, ignore_appointment_id)
     needling_starts = (
         _needling_starts(patient, reach, ignore_appointment_id) if service.needles else ()
     )
-
     now = utcnow()
     rules = policy(source)
     tables = []
+    busy = calendar.busy_by_practitioner
     for location_id, members in by_location.items():
-        busy = calendar.busy_by_practitioner
         tables.append(
             slot_table(
                 now=now,
@@ -341,7 +351,7 @@ def _free_times(
                 ],
                 rooms=[
                     RoomCalendar(room_id, tuple(calendar.busy_by_room[room_id]))
-                    for room_id in calendar.rooms_by_location[location_id]
+                    for room_id in current.rooms.get(location_id, ())
                 ],
                 closures=calendar.closures_by_location[location_id],
                 policy=rules,
@@ -352,144 +362,49 @@ def _free_times(
     return FreeTimes(SlotTable.merged(tables), zones, service.slug)
 
 
-@dataclass(frozen=True)
-class _StaffMember:
-    id: int
-    location_id: int
-    zone: ZoneInfo
-    working: tuple[WorkingBlock, ...]
-
-
-def _staff(service_id: int) -> list[_StaffMember]:
-    """Active practitioners offering the service, by id, with their hours and zones: one query."""
-    rows = _read(_staff_query(), {"service_id": service_id})
-    return _staff_members(row for row in rows)
-
-
-def _service_and_staff(slug: str) -> tuple[_Terms | None, list[_StaffMember]]:
-    """The active service with this slug and its staff (as _staff), in one query."""
-    terms = None
-    rows = []
-    for row in _read(_service_and_staff_query(), {"slug": slug}):
-        if terms is None:
-            terms = _Terms(*row[:6])
-        if row[6] is not None:
-            rows.append(row[6:])
-    return terms, _staff_members(rows)
-
-
-def _staff_members(rows) -> list[_StaffMember]:
-    members: dict[int, tuple[int, str, list[WorkingBlock]]] = {}
-    for pid, location_id, zone, weekday, start, end in rows:
-        entry = members.get(pid)
-        if entry is None:
-            entry = members[pid] = (location_id, zone, [])
-        if weekday is not None:
-            entry[2].append(WorkingBlock(weekday, start, end))
-    return [
-        _StaffMember(pid, location_id, ZoneInfo(zone), tuple(blocks))
-        for pid, (location_id, zone, blocks) in members.items()
-    ]
-
-
-def _read(statement, parameters: dict):
-    """Rows of a Core statement in the session's transaction, without the ORM's handling of
-    statements (which costs more than these small reads themselves), fetched in one go."""
-    return db.session.connection().execute(statement, parameters).all()
-
-
-# The availability statements are built once: building a statement and its cache key costs
-# more than running it against a small clinic's tables.
-@functools.cache
-def _staff_query():
-    return (
-        select(
-            Practitioner.id,
-            Practitioner.location_id,
-            Location.timezone,
-            WorkingHours.weekday,
-            WorkingHours.start_time,
-            WorkingHours.end_time,
-        )
-        .join(practitioner_services, practitioner_services.c.practitioner_id == Practitioner.id)
-        .join(Location, Location.id == Practitioner.location_id)
-        .outerjoin(WorkingHours, WorkingHours.practitioner_id == Practitioner.id)
-        .where(Practitioner.active, practitioner_services.c.service_id == bindparam("service_id"))
-        .order_by(Practitioner.id, WorkingHours.id)
-    )
-
-
-@functools.cache
-def _service_and_staff_query():
-    offers = practitioner_services.c
-    return (
-        select(
-            Service.id,
-            Service.slug,
-            Service.duration_minutes,
-            Service.buffer_after_minutes,
-            Service.needles,
-            Service.bookable_online,
-            Practitioner.id,
-            Practitioner.location_id,
-            Location.timezone,
-            WorkingHours.weekday,
-            WorkingHours.start_time,
-            WorkingHours.end_time,
-        )
-        .select_from(Service)
-        .outerjoin(practitioner_services, offers.service_id == Service.id)
-        .outerjoin(Practitioner, (Practitioner.id == offers.practitioner_id) & Practitioner.active)
-        .outerjoin(Location, Location.id == Practitioner.location_id)
-        .outerjoin(WorkingHours, WorkingHours.practitioner_id == Practitioner.id)
-        .where(Service.slug == bindparam("slug"), Service.active)
-        .order_by(Practitioner.id, WorkingHours.id)
-    )
-
-
 @dataclass
 class _Calendar:
-    busy_by_practitioner: dict[int, list[Interval]]
-    busy_by_room: dict[int, list[Interval]]
-    closures_by_location: dict[int, list[Interval]]
-    rooms_by_location: dict[int, list[int]]
+    # Busy time as integer pairs, micros() of start and end: what the engine computes on.
+    busy_by_practitioner: dict[int, list[tuple[int, int]]]
+    busy_by_room: dict[int, list[tuple[int, int]]]
+    closures_by_location: dict[int, list[tuple[int, int]]]
+    version: object = catalog.UNKNOWN
 
 
-_APPOINTMENT, _TIME_OFF, _ROOM = 0, 1, 2
+_APPOINTMENT, _TIME_OFF, _VERSION = 0, 1, 2
 
 
 def _calendar(location_ids: list[int], window: Interval, ignore_id: int | None) -> _Calendar:
-    """The locations' active visits and time off around the window, and their active rooms,
-    in one query (a UNION ALL of three small selects)."""
-    calendar = _Calendar(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
+    """The locations' active visits and time off around the window, and the catalog
+    version, in one query (a UNION ALL of three small selects)."""
+    calendar = _Calendar(defaultdict(list), defaultdict(list), defaultdict(list))
     one = len(location_ids) == 1
-    rows = _read(
-        _calendar_query(one_location=one),
-        {
-            "location_ids": location_ids[0] if one else location_ids,
-            "visits_from": window.start - LONGEST_BLOCK,
-            "window_start": window.start,
-            "window_end": window.end,
-            # Ids start at 1, so 0 leaves every visit in.
-            "ignore_id": ignore_id or 0,
-        },
-    )
+    parameters = {
+        "location_ids": location_ids[0] if one else location_ids,
+        "visits_from": window.start - LONGEST_BLOCK,
+        "window_start": window.start,
+        "window_end": window.end,
+        # Ids start at 1, so 0 leaves every visit in.
+        "ignore_id": ignore_id or 0,
+    }
+    if one:
+        rows = _one_location_calendar().rows(parameters)
+    else:
+        rows = read(_calendar_query(one_location=False), parameters)
     busy_by_practitioner = calendar.busy_by_practitioner
     for kind, location_id, practitioner_id, room_id, start, end in rows:
         if kind == _APPOINTMENT:
-            interval = Interval(start, end)
+            interval = (start, end)
             busy_by_practitioner[practitioner_id].append(interval)
             calendar.busy_by_room[room_id].append(interval)
         elif kind == _TIME_OFF:
-            interval = Interval(start, end)
+            interval = (start, end)
             if practitioner_id is None:
                 calendar.closures_by_location[location_id].append(interval)
             else:
                 busy_by_practitioner[practitioner_id].append(interval)
         else:
-            calendar.rooms_by_location[location_id].append(room_id)
-    for room_ids in calendar.rooms_by_location.values():
-        room_ids.sort()  # the first free room is chosen in id order
+            calendar.version = practitioner_id
     return calendar
 
 
@@ -513,8 +428,8 @@ def _calendar_query(*, one_location: bool):
         Appointment.location_id,
         Appointment.practitioner_id,
         Appointment.room_id,
-        Appointment.start_at,
-        Appointment.blocked_until,
+        epoch_micros(Appointment.start_at),
+        epoch_micros(Appointment.blocked_until),
     ).where(
         at(Appointment.location_id),
         Appointment.start_at >= bindparam("visits_from"),
@@ -527,17 +442,25 @@ def _calendar_query(*, one_location: bool):
         TimeOff.location_id,
         TimeOff.practitioner_id,
         null(),
-        TimeOff.start_at,
-        TimeOff.end_at,
+        epoch_micros(TimeOff.start_at),
+        epoch_micros(TimeOff.end_at),
     ).where(
         at(TimeOff.location_id),
         TimeOff.end_at > bindparam("window_start"),
         TimeOff.start_at < bindparam("window_end"),
     )
-    rooms = select(literal(_ROOM), Room.location_id, null(), Room.id, null(), null()).where(
-        at(Room.location_id), Room.active
-    )
-    return union_all(visits, time_off, rooms)
+    # The version rides in the practitioner column: an integer, like the catalog version.
+    version = select(
+        literal(_VERSION), null(), CatalogVersion.version, null(), null(), null()
+    ).where(CatalogVersion.id == catalog_version.ROW_ID)
+    return union_all(visits, time_off, version)
+
+
+@functools.cache
+def _one_location_calendar() -> CompiledRead:
+    # Every single-site clinic's every answer: read past SQLAlchemy's per-execution work. Every
+    # column is an integer already (the times as epoch_micros).
+    return CompiledRead(_calendar_query(one_location=True))
 
 
 def _needling_starts(patient: Patient | None, window: Interval, ignore_id: int | None):

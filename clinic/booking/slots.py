@@ -16,12 +16,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, compress
 from zoneinfo import ZoneInfo
 
 from clinic import localtime
 
 __all__ = [
     "BookingPolicy",
+    "Busy",
     "Interval",
     "PractitionerCalendar",
     "RoomCalendar",
@@ -57,19 +59,24 @@ class WorkingBlock:
     end: time
 
 
+# Busy time is an Interval, or the same as a pair of integers (micros() of its start and end)
+# from a caller that has them already: the engine computes on those.
+Busy = Interval | tuple[int, int]
+
+
 @dataclass(frozen=True)
 class PractitionerCalendar:
     practitioner_id: int
     working: tuple[WorkingBlock, ...]
     # Existing appointments' blocking windows [start, end + buffer) and personal time off.
     # Unsorted and possibly overlapping.
-    busy: tuple[Interval, ...] = ()
+    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
 class RoomCalendar:
     room_id: int
-    busy: tuple[Interval, ...] = ()
+    busy: tuple[Busy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ def bookable_slots(
     buffer_after: timedelta,
     practitioners: Sequence[PractitionerCalendar],
     rooms: Sequence[RoomCalendar],
-    closures: Sequence[Interval] = (),
+    closures: Sequence[Busy] = (),
     policy: BookingPolicy = BookingPolicy(),
     needling: bool = False,
     patient_needling_starts: Sequence[datetime] = (),
@@ -190,7 +197,7 @@ def slot_table(
     buffer_after: timedelta,
     practitioners: Sequence[PractitionerCalendar],
     rooms: Sequence[RoomCalendar],
-    closures: Sequence[Interval] = (),
+    closures: Sequence[Busy] = (),
     policy: BookingPolicy = BookingPolicy(),
     needling: bool = False,
     patient_needling_starts: Sequence[datetime] = (),
@@ -254,59 +261,226 @@ def slot_table(
     ]
     if len(_WALL_INSTANTS) > _WALL_INSTANTS_KEPT:
         _WALL_INSTANTS.clear()
-    wall_instants = _WALL_INSTANTS
 
-    starts_of: dict[int, set[int]] = {}
+    starts_of: dict[int, list[int]] = {}
     for calendar in practitioners:
-        blocks = _working_micros(calendar.working, days, tz, wall_instants)
-        busy = _in_window(calendar.busy, window)
-        if not blocks:
-            continue
-        # Touching or overlapping blocks are one stretch of work, so a session may run across
-        # the seam; starts still come from each block's own grid.
-        free = _without(_merged(blocks), _merged(busy + closed))
-        if not free:
-            continue
-        free_starts = [segment[0] for segment in free]
-        starts = starts_of.setdefault(calendar.practitioner_id, set())
-        for block_start, block_end in blocks:
-            low = max(block_start, first_start)
-            high = min(block_end - 1, last_start)  # a start lies inside its block
-            if low > high:
-                continue
-            index = max(bisect_right(free_starts, low) - 1, 0)
-            for free_start, free_end in free[index:]:
-                if free_start > high:
-                    break
-                first = max(low, free_start)
-                last = min(high, free_end - occupied)  # the whole session fits the segment
-                if first > last:
-                    continue
-                # The block's grid points in [first, last].
-                first = block_start - (block_start - first) // step * step
-                starts.update(range(first, last + 1, step))
+        layout = _layout_of(calendar.working, tz, step, occupied)
+        if layout is None:
+            starts = _starts_across_days(
+                calendar, days, tz, window, closed, (first_start, last_start), step, occupied
+            )
+        else:
+            starts = _starts_by_day(
+                layout, calendar, days, window, closed, (first_start, last_start), occupied
+            )
+        if starts:
+            starts_of[calendar.practitioner_id] = starts
 
-    every_start = sorted(set().union(*starts_of.values()))
-    room_of = _first_free_rooms(every_start, refused_by_room)
-    # One integer per (start, practitioner) pair that sorts like the pair: start * count +
-    # rank. The passes over every slot below are maps of built-ins: no Python code per slot.
+    if len(starts_of) == 1:
+        # One practitioner (a patient who asked for one, or a one-person clinic): the starts
+        # are sorted already and every slot is theirs.
+        [(practitioner_id, starts)] = starts_of.items()
+        rooms = _first_free_rooms(starts, refused_by_room)
+        if None in rooms:  # usually every start has a room: one scan in C
+            starts = list(compress(starts, map(_is_not_none, rooms)))
+            rooms = list(filter(_is_not_none, rooms))
+        return SlotTable(starts, [practitioner_id] * len(starts), rooms, empty.duration, occupied)
+    # Each practitioner's starts are sorted: sorting their concatenation only merges runs.
+    every_start = list(dict.fromkeys(sorted(chain.from_iterable(starts_of.values()))))
+    rooms = _first_free_rooms(every_start, refused_by_room)
+    position = dict(zip(every_start, range(len(every_start)), strict=True))
+    # One small integer per (start, practitioner) pair that sorts like the pair: the start's
+    # position in every_start * count + the practitioner's rank. The passes over every slot
+    # below are maps of built-ins: no Python code per slot.
     ranked = sorted(starts_of)
     count = len(ranked)
     keys: list[int] = []
     for rank, practitioner_id in enumerate(ranked):
-        roomed = starts_of[practitioner_id] & room_of.keys()
-        keys += map(rank.__add__, map(count.__mul__, roomed))
+        positions = map(position.__getitem__, starts_of[practitioner_id])
+        keys += map(rank.__add__, map(count.__mul__, positions))
+    keys.sort()
+    positions = list(map(count.__rfloordiv__, keys))  # key // count
+    if None in rooms:
+        roomed = list(map(_is_not_none, map(rooms.__getitem__, positions)))
+        keys = list(compress(keys, roomed))
+        positions = list(compress(positions, roomed))
     if not keys:
         return empty
-    keys.sort()
-    starts = list(map(count.__rfloordiv__, keys))  # key // count
     return SlotTable(
-        starts,
+        list(map(every_start.__getitem__, positions)),
         list(map(ranked.__getitem__, map(count.__rmod__, keys))),  # ranked[key % count]
-        list(map(room_of.__getitem__, starts)),
+        list(map(rooms.__getitem__, positions)),
         empty.duration,
         occupied,
     )
+
+
+def _is_not_none(value) -> bool:
+    return value is not None
+
+
+def _starts_by_day(
+    layout: _Layout,
+    calendar: PractitionerCalendar,
+    days: Sequence[date],
+    window: tuple[int, int],
+    closed: list[tuple[int, int]],
+    bounds: tuple[int, int],
+    occupied: int,
+) -> list[int]:
+    """A practitioner's bookable starts, ascending, from the starts each day's hours allow
+    (worked out once per process, see _layout_of) less those that busy time or a closure
+    refuses and those outside notice and horizon.
+
+    Same answer as _starts_across_days: a session fits the free time iff it fits the day's
+    working stretch and overlaps no busy interval."""
+    candidates: list[int] = []
+    for day in days:
+        candidates += layout.starts_on(day)
+    low = bisect_left(candidates, bounds[0])
+    high = bisect_right(candidates, bounds[1])
+    if low >= high:
+        return []
+    busy = _in_window(calendar.busy, window)
+    refused = _refused_starts(_merged(busy + closed) if busy else closed, occupied)
+    if not refused:
+        return candidates[low:high]
+    starts: list[int] = []
+    for refused_low, refused_high in refused:
+        cut = bisect_left(candidates, refused_low, low, high)
+        starts += candidates[low:cut]
+        low = max(cut, bisect_right(candidates, refused_high, low, high))
+        if low >= high:
+            break
+    starts += candidates[low:high]
+    return starts
+
+
+def _starts_across_days(
+    calendar: PractitionerCalendar,
+    days: Sequence[date],
+    tz: ZoneInfo,
+    window: tuple[int, int],
+    closed: list[tuple[int, int]],
+    bounds: tuple[int, int],
+    step: int,
+    occupied: int,
+) -> list[int]:
+    """A practitioner's bookable starts, ascending, for hours with a block that runs to
+    midnight: a session may then run on into the next day's first block, so the window's
+    blocks are merged as one before the free segments are found."""
+    first_start, last_start = bounds
+    blocks = _working_micros(calendar.working, days, tz, _WALL_INSTANTS)
+    if not blocks:
+        return []
+    busy = _in_window(calendar.busy, window)
+    # Touching or overlapping blocks are one stretch of work, so a session may run across
+    # the seam; starts still come from each block's own grid.
+    free = _without(_merged(blocks), _merged(busy + closed))
+    if not free:
+        return []
+    free_starts = [segment[0] for segment in free]
+    starts: set[int] = set()
+    for block_start, block_end in blocks:
+        low = max(block_start, first_start)
+        high = min(block_end - 1, last_start)  # a start lies inside its block
+        if low > high:
+            continue
+        index = max(bisect_right(free_starts, low) - 1, 0)
+        for free_start, free_end in free[index:]:
+            if free_start > high:
+                break
+            first = max(low, free_start)
+            last = min(high, free_end - occupied)  # the whole session fits the segment
+            if first > last:
+                continue
+            # The block's grid points in [first, last].
+            first = block_start - (block_start - first) // step * step
+            starts.update(range(first, last + 1, step))
+    return sorted(starts)
+
+
+class _Layout:
+    """The starts each local day's hours allow before any booking, for one practitioner's
+    weekly hours in one zone with one grid step and session length: {day: ascending
+    instants}, filled in as days are asked about."""
+
+    __slots__ = ("days", "occupied", "step", "tz", "working")
+
+    def __init__(self, working: tuple[WorkingBlock, ...], tz: ZoneInfo, step: int, occupied: int):
+        self.working, self.tz, self.step, self.occupied = working, tz, step, occupied
+        self.days: dict[date, list[int]] = {}
+
+    def starts_on(self, day: date) -> list[int]:
+        starts = self.days.get(day)
+        if starts is None:
+            starts = self.days[day] = self._work_out(day)
+            _KEPT[0] += len(starts) + 1
+            if _KEPT[0] > _STARTS_KEPT:
+                # Past the bound every layout starts afresh (this one keeps its days until its
+                # caller is done with it).
+                _LAYOUTS.clear()
+                _KEPT[0] = 0
+        return starts
+
+    def _work_out(self, day: date) -> list[int]:
+        """The grid starts of the day's blocks whose whole session fits the day's working
+        stretch (touching or overlapping blocks are one stretch).
+
+        No block here ends at midnight, so every block lies inside its own local day and no
+        stretch reaches into another day."""
+        if len(_WALL_INSTANTS) > _WALL_INSTANTS_KEPT:
+            _WALL_INSTANTS.clear()
+        weekday = day.weekday()
+        blocks = []
+        for block in self.working:
+            if block.weekday == weekday:
+                start = _wall_instant(day, block.start, self.tz, _WALL_INSTANTS)
+                end = _wall_instant(day, block.end, self.tz, _WALL_INSTANTS)
+                if start < end:
+                    blocks.append((start, end))
+        stretches = _merged(blocks)
+        starts: set[int] = set()
+        for block_start, block_end in blocks:
+            stretch_end = next(end for start, end in stretches if start <= block_start < end)
+            last = min(block_end - 1, stretch_end - self.occupied)
+            if last >= block_start:
+                starts.update(range(block_start, last + 1, self.step))
+        return sorted(starts)
+
+
+# Layouts by (weekly hours, zone, step, session length), for every request of this process:
+# weekly hours change seldom and a calendar keeps asking about the same weeks. The hours are
+# part of the key, so changed hours start a new layout. None marks hours with a block that
+# runs to midnight, which are worked out across days on every request instead.
+_LAYOUTS: dict[tuple, _Layout | None] = {}
+_LAYOUTS_KEPT = 2_000
+# Starts kept over all layouts (about 40 bytes each): a year of quarter hours for some 50
+# practitioners and services, so memory stays bounded for a clinic group too.
+_STARTS_KEPT = 1_000_000
+_KEPT = [0]
+
+
+def _layout_of(
+    working: tuple[WorkingBlock, ...], tz: ZoneInfo, step: int, occupied: int
+) -> _Layout | None:
+    """The process's layout for these hours, or None when a block runs to midnight (a
+    session could then cross into the next day, so days are not independent)."""
+    key = (working, tz, step, occupied)
+    try:
+        return _LAYOUTS[key]
+    except KeyError:
+        pass
+    for block in working:
+        _check_block(block)
+    layout = None
+    if all(block.end != time(0) for block in working):
+        layout = _Layout(working, tz, step, occupied)
+    if len(_LAYOUTS) >= _LAYOUTS_KEPT:
+        _LAYOUTS.clear()
+        _KEPT[0] = 0
+    _LAYOUTS[key] = layout
+    return layout
 
 
 def needling_gap_ok(
@@ -346,12 +520,17 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _in_window(intervals: Iterable[Interval], window: tuple[int, int]) -> list[tuple[int, int]]:
+def _in_window(intervals: Iterable[Busy], window: tuple[int, int]) -> list[tuple[int, int]]:
     """Non-empty intervals that reach into the window, as integer pairs."""
     window_start, window_end = window
     pairs = []
     epoch, unit = _EPOCH, _MICROSECOND
     for interval in intervals:
+        if type(interval) is tuple:
+            start, end = interval
+            if start < end and end > window_start and start < window_end:
+                pairs.append(interval)
+            continue
         start, end = interval.start, interval.end
         # UTC (what the database gives) is aware by definition; anything else is checked.
         if start.tzinfo is not UTC:
@@ -424,9 +603,9 @@ def _refused_starts(busy: list[tuple[int, int]], occupied: int) -> list[tuple[in
 
 def _first_free_rooms(
     starts: list[int], rooms: Sequence[tuple[int, list[tuple[int, int]]]]
-) -> dict[int, int]:
+) -> list[int | None]:
     """For each of the ascending ``starts``, the first room (in the given order) that does not
-    refuse it; starts no room takes are left out.
+    refuse it, None where every room refuses it.
 
     Works on ranges of positions in ``starts``: the starts still without a room, less those
     the next room refuses, go to that room.
@@ -447,12 +626,7 @@ def _first_free_rooms(
         for first, last in _without(waiting, refused_positions):
             chosen[first:last] = [room_id] * (last - first)
         waiting = _within(waiting, refused_positions)
-    room_of = dict(zip(starts, chosen, strict=True))
-    if None in chosen:  # usually every start has a room: one scan in C, not a loop per start
-        for start, room_id in zip(starts, chosen, strict=True):
-            if room_id is None:
-                del room_of[start]
-    return room_of
+    return chosen
 
 
 def _within(ranges: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.db_types import UTCDateTime
@@ -149,3 +158,17 @@ class ClinicPolicy(db.Model):
         ),
         CheckConstraint("quiet_start <> quiet_end", name="quiet_start_not_end"),
     )
+
+
+class CatalogVersion(db.Model):
+    """One row whose ``version`` changes in the same transaction as any write to the tables
+    availability reads as set-up (clinic.catalog.version.CATALOG_TABLES), so a web process can
+    keep that set-up in memory and tell with one small read whether it is still current.
+
+    The value is random, not a counter: a rolled-back change's value never comes back, so a
+    copy read inside that transaction can never pass for a later committed one."""
+
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
