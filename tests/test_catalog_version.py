@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from clinic.booking.models import Appointment
 from clinic.booking.services import online_free_times
 from clinic.catalog import version as catalog_version
-from clinic.catalog.models import CatalogVersion, Room, Service, WorkingHours
+from clinic.catalog.models import CatalogVersion, Room, Service, TimeOff, WorkingHours
 from clinic.extensions import db
 from tests.factories import make_booking, make_clinic
 from tests.helpers import START, make_app
@@ -118,7 +118,7 @@ def test_a_rolled_back_change_leaves_no_trace_in_any_copy(any_app):
     assert starts(any_app) == original
 
 
-def test_visits_and_time_off_leave_the_catalog_version_alone(any_app):
+def test_visits_leave_the_catalog_version_alone(any_app):
     make_clinic(practitioners=1, rooms=1)
     before = version()
     make_booking("consultation", START.replace(day=3, hour=10))
@@ -126,6 +126,81 @@ def test_visits_and_time_off_leave_the_catalog_version_alone(any_app):
     db.session.commit()
 
     assert version() == before
+
+
+def test_a_closure_changes_the_catalog_version(any_app):
+    clinic = make_clinic(practitioners=1, rooms=1)
+    before = version()
+    db.session.add(
+        TimeOff(
+            location_id=clinic.location.id,
+            start_at=START.replace(day=3, hour=0),
+            end_at=START.replace(day=4, hour=0),
+            reason="Closed",
+        )
+    )
+    db.session.commit()
+
+    assert version() != before
+
+
+@pytest.fixture
+def two_caching_processes(any_app, clock, tmp_path):
+    """Two web processes on one database, both keeping availability answers for 10 minutes."""
+    any_app.config["AVAILABILITY_CACHE_SECONDS"] = 600
+    other = make_app(
+        any_app.config["SQLALCHEMY_DATABASE_URI"],
+        clock,
+        tmp_path,
+        AVAILABILITY_CACHE_SECONDS=600,
+    )
+    location_id = make_clinic(practitioners=1, rooms=1).location.id
+    db.session.remove()
+    yield any_app, other, location_id
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_closure_saved_in_one_process_clears_the_others_cached_answers(
+    two_caching_processes, clock
+):
+    app, other, location_id = two_caching_processes
+    assert starts(other)  # answered, and kept
+
+    with app.app_context():
+        db.session.add(
+            TimeOff(
+                location_id=location_id,
+                start_at=START.replace(day=3, hour=0),
+                end_at=START.replace(day=4, hour=0),
+                reason="Closed",
+            )
+        )
+        db.session.commit()
+
+    # Within the same second the other process may still answer from memory...
+    clock.advance(seconds=1)
+    # ...and a second later it has looked at the version and forgotten what it kept.
+    assert starts(other) == []
+    assert starts(app) == []
+
+
+def test_a_process_asks_about_the_set_up_at_most_once_a_second(two_caching_processes, clock):
+    app, other, _location_id = two_caching_processes
+    kept = starts(other)
+
+    with app.app_context():
+        hours = db.session.scalars(
+            sa.select(WorkingHours).where(WorkingHours.weekday == 1)  # Tuesday
+        ).one()
+        hours.start_time = time(13)
+        db.session.commit()
+
+    # Asked within the second of its last look, the other process answers from memory.
+    assert starts(other) == kept
+    clock.advance(seconds=1)
+    assert starts(other)[0] == "2026-03-03T13:00:00+00:00"
 
 
 def test_catalog_changed_command_tells_every_process(any_app):

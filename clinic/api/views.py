@@ -18,6 +18,7 @@ from clinic.api import openapi, schemas
 from clinic.api.slot_json import availability_json
 from clinic.audit.context import patient_actor
 from clinic.booking import services, tokens
+from clinic.booking.catalog import read_version as read_catalog_version
 from clinic.booking.models import Appointment, AppointmentStatus
 from clinic.booking.slots import Slot
 from clinic.catalog.models import Service
@@ -97,6 +98,7 @@ def availability():
     # Free times change with the minute (minimum notice) and with bookings (which clear the
     # cache); within that, the same question gets the same answer.
     key = ("availability", query, utcnow().replace(second=0, microsecond=0))
+    answer_cache().follow_setup(read_catalog_version)
     body = answer_cache().get(key)
     if body is None:
         body = _availability(query)

@@ -33,6 +33,10 @@ from clinic.catalog.models import CatalogVersion
 CATALOG_TABLES = frozenset(
     {"service", "practitioner", "practitioner_service", "working_hours", "room", "location"}
 )
+# Time off and closures are read with each window's visits, not copied, but they change the
+# version too: a process answering from its availability cache (clinic/web/cache.py) forgets
+# its answers when the version moves, so a closure saved anywhere shows everywhere at once.
+WATCHED_TABLES = CATALOG_TABLES | {"time_off"}
 ROW_ID = 1
 
 
@@ -79,7 +83,7 @@ def _after_execute(connection, clauseelement, _multiparams, _params, _options, _
     if not isinstance(clauseelement, Insert | Update | Delete) or _migrating.get():
         return
     table = getattr(clauseelement.table, "name", None)
-    if table in CATALOG_TABLES:
+    if table in WATCHED_TABLES:
         connection.execute(bump_statement(), {"version": new_version()})
 
 

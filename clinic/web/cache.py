@@ -3,14 +3,17 @@
 Free times are read far more often than they change, and computing them touches several tables.
 An answer is kept for AVAILABILITY_CACHE_SECONDS (0 switches caching off) on the application
 clock, and this process forgets everything the moment it commits a change to the calendar.
-Other processes may show a free time for up to that long after it is taken; booking always
-re-checks under the write lock, so the worst case is a clear "just taken" message.
+A change to the clinic's set-up saved by another process (an admin's new hours, a closure, a
+room) is seen through the catalog version within SETUP_CHECK_SECONDS. A visit booked by another
+process may still show as free for up to AVAILABILITY_CACHE_SECONDS; booking always re-checks
+under the write lock, so the worst case is a clear "just taken" message.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, has_app_context
@@ -20,6 +23,10 @@ from sqlalchemy.orm import Session
 from clinic.clock import utcnow
 
 MAX_ENTRIES = 512
+# While it answers from memory, a process asks at most this often whether the clinic's set-up
+# (services, hours, rooms, closures...) changed in another process: a settings change shows
+# in every process's answers within this long, for one tiny read a second.
+SETUP_CHECK_SECONDS = 1
 # Changes to any of these can change which times are free.
 # Visits are not watched here: the cache subscribes to the visit lifecycle's events instead
 # (clinic/visits/subscribers.py).
@@ -38,6 +45,26 @@ class AnswerCache:
     def __init__(self):
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._setup_version = None
+        self._setup_checked_at = None
+
+    def follow_setup(self, read_version: Callable[[], object]) -> None:
+        """Forget every answer when the set-up's version (``read_version()``) moved since this
+        process last looked: a change saved by another process. Asks at most once every
+        SETUP_CHECK_SECONDS; a change saved by this process has already cleared the cache."""
+        if current_app.config["AVAILABILITY_CACHE_SECONDS"] <= 0:
+            return
+        now = utcnow()
+        with self._lock:
+            last = self._setup_checked_at
+            if last is not None and last <= now < last + timedelta(seconds=SETUP_CHECK_SECONDS):
+                return
+            self._setup_checked_at = now
+        version = read_version()
+        with self._lock:
+            if version != self._setup_version:
+                self._entries.clear()
+                self._setup_version = version
 
     def get(self, key):
         seconds = current_app.config["AVAILABILITY_CACHE_SECONDS"]
