@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from clinic.booking.services import cancel
-from clinic.catalog.models import Location, Practitioner, WorkingHours
+from clinic.catalog.models import Location, Practitioner, Room, WorkingHours
 from clinic.extensions import db
 from clinic.screening import services as screening_services
 from clinic.sms.models import InboundText, SmsSuppression, StaffAlert
@@ -383,6 +383,56 @@ def test_review_warning_goes_once_reviewed(desk):
     page = desk_page(desk)
     assert "clinical review" not in page
     assert "badge--confirmed" in page
+
+
+# --- inactive practitioners and rooms ---------------------------------------------------------
+
+
+def test_an_inactive_practitioner_keeps_a_column_on_days_they_hold_a_visit_and_offers_nothing(
+    desk,
+):
+    clinic = make_clinic(practitioners=2, rooms=2)
+    leaver = clinic.practitioners[1]
+    make_booking(
+        "consultation",
+        datetime(2026, 3, 2, 11, 0, tzinfo=UTC),
+        practitioner_id=leaver.id,
+        patient=patient_details(full_name="Kept Patient", phone="+447911123101"),
+    )
+    leaver.active = False
+    db.session.commit()
+
+    page = desk_page(desk, "?day=2026-03-02")
+    head = squash(page.split("<thead>", 1)[1].split("</thead>", 1)[0])
+    assert f"{leaver.name} (inactive)" in head
+    assert any("Kept Patient" in block for block in blocks(page))
+    # Free times are offered for the active practitioner only.
+    assert free_links(page)
+    assert all(f"practitioner={leaver.id}" not in unquote(link) for link in free_links(page))
+
+    # A day without their visits has no column for them.
+    other_day = desk_page(desk, "?day=2026-03-03")
+    assert leaver.name not in squash(other_day.split("<thead>", 1)[1].split("</thead>", 1)[0])
+
+
+def test_an_inactive_room_keeps_a_column_on_days_it_holds_a_visit_and_offers_nothing(desk):
+    make_clinic(practitioners=1, rooms=2)
+    visit = make_booking(
+        "consultation",
+        datetime(2026, 3, 2, 11, 0, tzinfo=UTC),
+        patient=patient_details(full_name="Kept Patient", phone="+447911123102"),
+    )
+    room = db.session.get(Room, visit.room_id)
+    room.active = False
+    db.session.commit()
+
+    page = desk_page(desk, "?day=2026-03-02&by=room")
+    head = squash(page.split("<thead>", 1)[1].split("</thead>", 1)[0])
+    assert f"{room.name} (inactive)" in head
+    assert any("Kept Patient" in block for block in blocks(page))
+    assert all(f"room={room.id}" not in unquote(link) for link in free_links(page))
+    other_day = desk_page(desk, "?day=2026-03-03&by=room")
+    assert room.name not in squash(other_day.split("<thead>", 1)[1].split("</thead>", 1)[0])
 
 
 # --- a fixed number of queries ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.booking.models import Appointment, AppointmentStatus
@@ -98,8 +98,13 @@ def calendar(request: CalendarRequest) -> Calendar:
     start, _ = day_bounds(first_day, tz)
     _, end = day_bounds(last_day, tz)
 
-    practitioners = _practitioners(location)
-    rooms = _rooms(location)
+    # Columns show who can be booked, plus anyone (or any room) made inactive since who still
+    # holds a visit in these days: a visit never drops out of the calendar. Only the active
+    # are offered for booking.
+    shown_practitioners = _practitioners(location, start, end)
+    shown_rooms = _rooms(location, start, end)
+    practitioners = [p for p in shown_practitioners if p.active]
+    rooms = [r for r in shown_rooms if r.active]
     visits = _visits(location, start, end)
     personal_off, closures = _time_off(location, start, end)
     facts = _facts(visits, now)
@@ -120,9 +125,9 @@ def calendar(request: CalendarRequest) -> Calendar:
         )
     else:
         if request.by == BY_ROOM:
-            columns = _room_columns(rooms, practitioners, facts, personal_off)
+            columns = _room_columns(shown_rooms, practitioners, facts, personal_off)
         else:
-            columns = _practitioner_columns(practitioners, practitioners, facts, personal_off)
+            columns = _practitioner_columns(shown_practitioners, practitioners, facts, personal_off)
         layout = grid.day_grid(day=first_day, tz=tz, now=now, columns=columns, closures=closures)
     return Calendar(
         request=request,
@@ -153,23 +158,43 @@ def _location(request, locations, chosen) -> Location | None:
     return locations[0] if locations else None
 
 
-def _practitioners(location) -> list[Practitioner]:
+def _holding(column, location_id, start: datetime, end: datetime):
+    """The ids in ``column`` of the visits in the window: one subquery, so the read stays one
+    statement whatever is inactive."""
+    return select(column).where(
+        Appointment.location_id == location_id,
+        Appointment.start_at >= start - LONGEST_BLOCK,
+        Appointment.start_at < end,
+        Appointment.end_at > start,
+    )
+
+
+def _practitioners(location, start: datetime, end: datetime) -> list[Practitioner]:
+    """The location's active practitioners, and inactive ones with a visit in the window."""
     location_id = location.id if location else None
+    holding = _holding(Appointment.practitioner_id, location_id, start, end)
     return list(
         db.session.scalars(
             select(Practitioner)
-            .where(Practitioner.location_id == location_id, Practitioner.active)
+            .where(
+                Practitioner.location_id == location_id,
+                or_(Practitioner.active, Practitioner.id.in_(holding)),
+            )
             .options(selectinload(Practitioner.working_hours))
-            .order_by(Practitioner.id)
+            .order_by(Practitioner.active.desc(), Practitioner.id)
         )
     )
 
 
-def _rooms(location) -> list[Room]:
+def _rooms(location, start: datetime, end: datetime) -> list[Room]:
+    """The location's active rooms, and inactive ones with a visit in the window."""
     location_id = location.id if location else None
+    holding = _holding(Appointment.room_id, location_id, start, end)
     return list(
         db.session.scalars(
-            select(Room).where(Room.location_id == location_id, Room.active).order_by(Room.id)
+            select(Room)
+            .where(Room.location_id == location_id, or_(Room.active, Room.id.in_(holding)))
+            .order_by(Room.active.desc(), Room.id)
         )
     )
 
@@ -432,7 +457,7 @@ def _practitioner_columns(shown, practitioners, facts, personal_off) -> list[gri
     return [
         grid.Column(
             key=p.id,
-            label=p.name,
+            label=p.name if p.active else f"{p.name} (inactive)",
             visits=tuple(v for v in facts if v.practitioner_id == p.id),
             off=tuple(personal_off[p.id]),
             bookers=(bookers[p.id],) if p.id in bookers else (),
@@ -446,9 +471,10 @@ def _room_columns(rooms, practitioners, facts, personal_off) -> list[grid.Column
     return [
         grid.Column(
             key=room.id,
-            label=room.name,
+            label=room.name if room.active else f"{room.name} (inactive)",
             visits=tuple(v for v in facts if v.room_id == room.id),
-            bookers=bookers,
+            # An inactive room takes no bookings: its column only shows what it held.
+            bookers=bookers if room.active else (),
             room_id=room.id,
         )
         for room in rooms
