@@ -135,6 +135,20 @@ def test_a_role_change_from_a_stale_page_is_refused_with_409(admin):
     assert "Nothing changed." in same.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("action", ["", "/deactivate", "/reactivate", "/reset-password"])
+@pytest.mark.parametrize("version", ["’‘“”😀", "\x00", "x" * 5000])
+def test_a_hostile_version_is_a_stale_page_not_an_error(admin, action, version):
+    desk = make_staff(role="desk", email="desk@example.com")
+    response = admin.post(
+        f"{STAFF}/{desk.id}{action}",
+        data={"role": "admin", "version": version, "csrf_token": csrf_token(admin, STAFF)},
+    )
+    assert response.status_code in (409, 422), response.status_code
+    db.session.expire_all()
+    account = db.session.get(StaffUser, desk.id)
+    assert (account.role, account.active) == ("desk", True)
+
+
 def test_the_last_admin_cannot_deactivate_themselves_on_the_page(admin):
     me = db.session.scalar(select(StaffUser).where(StaffUser.email == "kim@example.com"))
     page = admin.get(f"{STAFF}/{me.id}").get_data(as_text=True)

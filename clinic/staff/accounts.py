@@ -383,7 +383,8 @@ def _account_as_shown(user_id: int, version: str) -> StaffUser:
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise NotFound("There is no such staff account.")
-    if not secrets.compare_digest(str(version or ""), fingerprint(user)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a form can send.
+    if not secrets.compare_digest(str(version or "").encode(), fingerprint(user).encode()):
         raise StaleAccountForm(STALE)
     return user
 
