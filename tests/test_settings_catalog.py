@@ -307,6 +307,8 @@ def test_a_new_room_makes_a_parallel_time_free_at_once(admin):
         ({"name": "room 1"}, 409, "already has a room with this name"),
         ({"name": "Room 9", "location": "999999"}, 404, None),
         ({"name": "Room 9", "location": "upstairs"}, 422, None),
+        ({"name": "Room 9", "location": "99999999999999999999"}, 422, "Choose a location."),
+        ({"name": "Room 9", "location": "-3"}, 422, "Choose a location."),
     ],
 )
 def test_a_room_the_rules_refuse_is_not_added(admin, data, status, message):

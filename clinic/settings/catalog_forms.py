@@ -196,6 +196,10 @@ class LocationForm(FlaskForm):
         )
 
 
+# The largest id a row can have (a 32-bit integer column on PostgreSQL).
+MAX_ROW_ID = 2**31 - 1
+
+
 class NewRoomForm(FlaskForm):
     location = SelectField("Location", coerce=int, validate_choice=False)
     name = StringField(
@@ -208,7 +212,9 @@ class NewRoomForm(FlaskForm):
     )
 
     def validate_location(self, field):
-        if field.data is None:
+        # Bounded here: a number no row can have must not reach the database (SQLite refuses
+        # integers past 64 bits with an error, not an empty answer).
+        if field.data is None or not 0 < field.data <= MAX_ROW_ID:
             raise ValidationError("Choose a location.")
 
 
