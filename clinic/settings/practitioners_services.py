@@ -533,25 +533,8 @@ def add_time_off(
     for the desk to move). Raises NotFound, ValidationFailed, OverlappingTimeOff."""
     with write_transaction():
         member = practitioner(practitioner_id)
-        tz = ZoneInfo(member.location.timezone)
-        start, end = _checked_span(entry, tz)
-        _refuse_overlap(member.location_id, member.id, start, end, tz)
-        off = TimeOff(
-            location_id=member.location_id,
-            practitioner_id=member.id,
-            start_at=start,
-            end_at=end,
-            reason=entry.reason.strip(),
-        )
-        db.session.add(off)
-        db.session.flush()
-        audit.record(
-            by,
-            "settings.time_off_added",
-            at=utcnow(),
-            changes=_time_off_changes(off, added=True),
-        )
-    return off, upcoming_visits(practitioner_id=member.id, overlapping=(start, end))
+        off = _add_span(member.location, member.id, entry, "settings.time_off_added", by)
+    return off, upcoming_visits(practitioner_id=member.id, overlapping=(off.start_at, off.end_at))
 
 
 def add_closure(
@@ -563,25 +546,31 @@ def add_closure(
         location = db.session.get(Location, location_id) if location_id else None
         if location is None:
             raise ValidationFailed({"location_id": ["Choose one of the clinic's locations."]})
-        tz = ZoneInfo(location.timezone)
-        start, end = _checked_span(entry, tz)
-        _refuse_overlap(location.id, None, start, end, tz)
-        closure = TimeOff(
-            location_id=location.id,
-            practitioner_id=None,
-            start_at=start,
-            end_at=end,
-            reason=entry.reason.strip(),
-        )
-        db.session.add(closure)
-        db.session.flush()
-        audit.record(
-            by,
-            "settings.closure_added",
-            at=utcnow(),
-            changes=_time_off_changes(closure, added=True),
-        )
-    return closure, upcoming_visits(location_id=location.id, overlapping=(start, end))
+        closure = _add_span(location, None, entry, "settings.closure_added", by)
+    return closure, upcoming_visits(
+        location_id=location.id, overlapping=(closure.start_at, closure.end_at)
+    )
+
+
+def _add_span(
+    location: Location, practitioner_id: int | None, entry: TimeOffInput, action: str, by: Actor
+) -> TimeOff:
+    """Check and add one entry of time off (a closure when ``practitioner_id`` is None), with
+    its audit row, in the caller's transaction."""
+    tz = ZoneInfo(location.timezone)
+    start, end = _checked_span(entry, tz)
+    _refuse_overlap(location.id, practitioner_id, start, end, tz)
+    off = TimeOff(
+        location_id=location.id,
+        practitioner_id=practitioner_id,
+        start_at=start,
+        end_at=end,
+        reason=entry.reason.strip(),
+    )
+    db.session.add(off)
+    db.session.flush()
+    audit.record(by, action, at=utcnow(), changes=_time_off_changes(off, added=True))
+    return off
 
 
 def remove_time_off(practitioner_id: int, time_off_id: int, *, by: Actor) -> None:
@@ -594,13 +583,7 @@ def remove_time_off(practitioner_id: int, time_off_id: int, *, by: Actor) -> Non
             raise StaleSettings("That time off was already removed.")
         if off.practitioner_id != member.id:
             raise NotFound("No such time off for this practitioner.")
-        audit.record(
-            by,
-            "settings.time_off_removed",
-            at=utcnow(),
-            changes=_time_off_changes(off, added=False),
-        )
-        db.session.delete(off)
+        _remove_span(off, "settings.time_off_removed", by)
 
 
 def remove_closure(closure_id: int, *, by: Actor) -> None:
@@ -612,13 +595,12 @@ def remove_closure(closure_id: int, *, by: Actor) -> None:
             raise StaleSettings("That closure was already removed.")
         if closure.practitioner_id is not None:
             raise NotFound("No such closure.")
-        audit.record(
-            by,
-            "settings.closure_removed",
-            at=utcnow(),
-            changes=_time_off_changes(closure, added=False),
-        )
-        db.session.delete(closure)
+        _remove_span(closure, "settings.closure_removed", by)
+
+
+def _remove_span(off: TimeOff, action: str, by: Actor) -> None:
+    audit.record(by, action, at=utcnow(), changes=_time_off_changes(off, added=False))
+    db.session.delete(off)
 
 
 def upcoming_time_off(practitioner_id: int) -> list[TimeOffEntry]:
