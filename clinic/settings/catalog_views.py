@@ -21,13 +21,15 @@ from clinic.staff.models import Role
 bp = Blueprint("catalog", __name__)
 
 
-def _field_errors(form, exc: ValidationFailed | catalog.NameTaken) -> None:
-    """Put a service's refusal on the form's fields, beside the form's own messages."""
+def _field_errors(form, exc: ValidationFailed | catalog.NameTaken) -> int:
+    """Put a service's refusal on the form's fields, beside the form's own messages; returns
+    the answer's status: 409 for a name already taken, 422 for anything else refused."""
     errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: [exc.message]}
     for name, messages in errors.items():
         target = form._fields.get(name)
         if target is not None:
             target.errors = [*target.errors, *messages]
+    return 409 if isinstance(exc, catalog.NameTaken) else 422
 
 
 # --- services -------------------------------------------------------------------------------
@@ -55,12 +57,8 @@ def new_service():
         return _service_page(None, form, status=422)
     try:
         added = catalog.add_service(form.details(), form.slug.data or "", by=staff_actor())
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _service_page(None, form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _service_page(None, form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _service_page(None, form, status=_field_errors(form, exc))
     flash("Service added.", "success")
     return redirect(url_for(".service", service_id=added.id), code=303)
 
@@ -78,12 +76,8 @@ def service(service_id: int):
         changes = catalog.change_service(
             service_id, form.details(), version=form.version.data or "", by=staff_actor()
         )
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _service_page(current, form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _service_page(current, form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _service_page(current, form, status=_field_errors(form, exc))
     except catalog.StaleForm as exc:
         # A fresh form over the service as it is now: the old one would only be refused again.
         return _service_page(current, status=409, problem=exc.message)
@@ -124,12 +118,8 @@ def new_location():
         return _location_page(None, form, status=422)
     try:
         added = catalog.add_location(form.details(), by=staff_actor())
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _location_page(None, form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _location_page(None, form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _location_page(None, form, status=_field_errors(form, exc))
     flash("Location added. Add its rooms next.", "success")
     return redirect(url_for(".rooms", location=added.id), code=303)
 
@@ -147,12 +137,8 @@ def location(location_id: int):
         changes = catalog.change_location(
             location_id, form.details(), version=form.version.data or "", by=staff_actor()
         )
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _location_page(current, form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _location_page(current, form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _location_page(current, form, status=_field_errors(form, exc))
     except catalog.InUse as exc:
         return _location_page(current, form, status=409, problem=exc.message, visits=exc.visits)
     except catalog.StaleForm as exc:
@@ -194,12 +180,8 @@ def new_room():
         return _rooms_page(form, status=422)
     try:
         added = catalog.add_room(form.location.data, form.name.data, by=staff_actor())
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _rooms_page(form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _rooms_page(form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _rooms_page(form, status=_field_errors(form, exc))
     flash(f"Room added: {added.name}.", "success")
     return redirect(url_for(".rooms", location=added.location_id), code=303)
 
@@ -228,12 +210,8 @@ def room(room_id: int):
         changes = catalog.rename_room(
             room_id, form.name.data, version=form.version.data or "", by=staff_actor()
         )
-    except ValidationFailed as exc:
-        _field_errors(form, exc)
-        return _room_page(current, form, status=422)
-    except catalog.NameTaken as exc:
-        _field_errors(form, exc)
-        return _room_page(current, form, status=409)
+    except (ValidationFailed, catalog.NameTaken) as exc:
+        return _room_page(current, form, status=_field_errors(form, exc))
     except catalog.StaleForm as exc:
         return _room_page(current, status=409, problem=exc.message)
     flash("Room renamed." if changes else "Nothing changed.", "success" if changes else "info")
