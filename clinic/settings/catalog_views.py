@@ -17,6 +17,7 @@ from clinic.settings.catalog_forms import (
 )
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("catalog", __name__)
 
@@ -24,11 +25,9 @@ bp = Blueprint("catalog", __name__)
 def _field_errors(form, exc: ValidationFailed | catalog.NameTaken) -> int:
     """Put a service's refusal on the form's fields, beside the form's own messages; returns
     the answer's status: 409 for a name already taken, 422 for anything else refused."""
-    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: [exc.message]}
-    for name, messages in errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = [*target.errors, *messages]
+    attach_errors(
+        form, exc.errors if isinstance(exc, ValidationFailed) else {exc.field: [exc.message]}
+    )
     return 409 if isinstance(exc, catalog.NameTaken) else 422
 
 

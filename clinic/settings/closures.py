@@ -11,6 +11,7 @@ from clinic.settings import practitioners_services as services
 from clinic.settings.practitioners_forms import ClosureForm
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("closures", __name__)
 
@@ -28,9 +29,7 @@ def index():
             form.location_id.data, form.entry(), by=staff_actor()
         )
     except ValidationFailed as exc:
-        for name, messages in exc.errors.items():
-            field = getattr(form, name, form.location_id)
-            field.errors = [*field.errors, *messages]
+        attach_errors(form, exc.errors, fallback=form.location_id)
         return _page(form, status=422)
     except services.OverlappingTimeOff as exc:
         return _page(form, status=409, problem=exc.message)

@@ -11,6 +11,7 @@ from clinic.settings.consent_forms import PublishForm
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
 from clinic.web.formatting import format_long_date
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("consent", __name__)
 
@@ -61,8 +62,7 @@ def publish():
     try:
         published = services.publish(entry, by=staff_actor())
     except ValidationFailed as exc:
-        for name, messages in exc.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+        attach_errors(form, exc.errors)
         return _publish_page(form, services.latest(), status=422)
     except ChangeNotAllowed as exc:
         # Another admin published first: keep this text, and let a second press publish it

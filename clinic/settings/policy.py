@@ -12,6 +12,7 @@ from clinic.settings import policy_services as services
 from clinic.settings.policy_forms import PolicyForm
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("policy", __name__)
 
@@ -29,8 +30,7 @@ def edit():
             *form.values(), shown_version=form.shown_version(), by=staff_actor()
         )
     except ValidationFailed as exc:
-        for name, messages in exc.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+        attach_errors(form, exc.errors)
         return _page(form, status=422)
     except services.StalePolicyForm as exc:
         # A fresh form over the policy as it is now: the old one would only be refused again.

@@ -13,6 +13,7 @@ from clinic.settings import practitioners_services as services
 from clinic.settings.practitioners_forms import HoursForm, PractitionerForm, TimeOffForm
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("practitioners", __name__)
 
@@ -197,10 +198,8 @@ def _time_off_page(member, form, *, status=200, problem=None):
 
 def _with_errors(form, exc: ValidationFailed):
     """The service's field errors on the form's fields (one the form lacks, on its first)."""
-    fields = [field for field in form if field.name != "csrf_token"]
-    for name, messages in exc.errors.items():
-        field = getattr(form, name, None) or fields[0]
-        field.errors = [*field.errors, *messages]
+    first = next(field for field in form if field.name != "csrf_token")
+    attach_errors(form, exc.errors, fallback=first)
     return form
 
 

@@ -12,6 +12,7 @@ from clinic.settings.staff_accounts_forms import AccountActionForm, InviteForm, 
 from clinic.staff import accounts
 from clinic.staff.auth import allow
 from clinic.staff.models import Role
+from clinic.web.forms import attach_errors
 
 bp = Blueprint("accounts", __name__)
 
@@ -146,8 +147,4 @@ def _account_page(user_id: int, form=None, *, status=200, problem=None):
 
 
 def _field_errors(form, exc: ValidationFailed) -> None:
-    for name, messages in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            continue
-        field.errors = [*field.errors, *messages]
+    attach_errors(form, exc.errors)

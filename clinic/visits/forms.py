@@ -23,6 +23,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from clinic.consent.services import ConsentInput
 from clinic.visits.models import ADD_ONS, AREAS
 from clinic.visits.services import SessionInput
+from clinic.web.forms import attach_errors
 
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 CHANGES_QUESTION = "Has anything changed in your health since your last visit?"
@@ -35,18 +36,6 @@ def _collapse(value):
 def _room_choice(value) -> int:
     """A room id; "any free room" is 0."""
     return int(value) if value not in (None, "") else 0
-
-
-def attach_errors(form: FlaskForm, errors: dict[str, list[str]], names: dict[str, str]) -> list:
-    """Put a service's field messages on the form's fields; return those that fit none."""
-    general = []
-    for name, messages in errors.items():
-        field = getattr(form, names.get(name, name), None)
-        if field is None or not hasattr(field, "errors"):
-            general.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-    return general
 
 
 class CheckInForm(FlaskForm):

@@ -21,10 +21,10 @@ from clinic.visits.forms import (
     DeskConsentForm,
     MoveForm,
     SessionForm,
-    attach_errors,
     rescreen_form,
 )
 from clinic.visits.lifecycle import Event
+from clinic.web.forms import attach_errors
 
 # Nested in the staff area (clinic/staff/area.py), which lets only signed-in staff in.
 bp = Blueprint("visits", __name__)
